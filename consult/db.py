@@ -1,0 +1,52 @@
+"""Database configuration and migrations (Tortoise ORM's own migration tool, files in migrations/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+from consult.settings import Settings
+
+# moderation.models joins this list when the moderation package gets models of its own.
+MODEL_MODULES = ["consult.models"]
+
+
+def tortoise_config(db_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": db_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def ensure_sqlite_dir(settings: Settings) -> None:
+    if settings.is_sqlite:
+        path = settings.db_url.split("://", 1)[1].split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def migrate(db_url: str) -> None:
+    """Apply every pending migration, then close the connections it opened."""
+    try:
+        await tortoise_migrate(config=tortoise_config(db_url))
+    finally:
+        await Tortoise.close_connections()
+
+
+async def ping() -> bool:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+        return True
+    except Exception:  # any driver error means the database is not usable now
+        return False

@@ -1,0 +1,114 @@
+"""Languages: Babel catalogs for vi (default) and en, the current locale per request, and formatting.
+
+Message ids are English. Catalogs are the .po files under consult/locale; they are compiled in memory
+when first needed, so no binary .mo file is kept in the repository.
+"""
+
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LANGUAGES = ("vi", "en")
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+_current_language: ContextVar[str] = ContextVar("consult_language", default="vi")
+
+
+def po_path(language: str) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+
+
+@lru_cache(maxsize=None)
+def translations(language: str) -> Translations:
+    with po_path(language).open("rb") as fh:
+        catalog = read_po(fh, locale=language)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    return Translations(buf)
+
+
+def set_language(language: str):
+    return _current_language.set(language if language in LANGUAGES else "vi")
+
+
+def reset_language(token) -> None:
+    _current_language.reset(token)
+
+
+def current_language() -> str:
+    return _current_language.get()
+
+
+def gettext(message: str, **variables: object) -> str:
+    text = translations(current_language()).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    text = translations(current_language()).ngettext(singular, plural, n)
+    variables.setdefault("num", n)
+    return text % variables
+
+
+_ = gettext
+
+
+def lazy(message: str) -> str:
+    """Marks a message for extraction where it must be translated later, at use."""
+    return message
+
+
+def negotiate(accept_language: str | None, default: str) -> str:
+    if not accept_language:
+        return default
+    preferred = []
+    for part in accept_language.split(","):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag:
+            preferred.append((quality, tag.strip()))
+    preferred.sort(key=lambda item: -item[0])
+    chosen = Locale.negotiate([tag for q, tag in preferred if q > 0], list(LANGUAGES), sep="-")
+    return str(chosen) if chosen else default
+
+
+class Formatter:
+    """Formats times in the site's time zone and numbers in the current language."""
+
+    def __init__(self, tz_name: str):
+        self.tz = ZoneInfo(tz_name)
+
+    def local(self, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(self.tz)
+
+    def datetime(self, value: datetime | None, fmt: str = "medium") -> str:
+        if value is None:
+            return ""
+        return dates.format_datetime(self.local(value), fmt, tzinfo=self.tz, locale=current_language())
+
+    def date(self, value: datetime | None, fmt: str = "long") -> str:
+        if value is None:
+            return ""
+        return dates.format_date(self.local(value).date(), fmt, locale=current_language())
+
+    def number(self, value: int | float) -> str:
+        return numbers.format_decimal(value, locale=current_language())

@@ -1,0 +1,56 @@
+"""Job functions of the consult package. Each takes ids, not objects, and is safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from arq.cron import cron
+from arq.worker import Retry
+
+from consult import mail
+from consult.models import AccountToken
+from consult.queue import enqueue
+
+log = logging.getLogger("consult.jobs")
+
+RETRY_DELAYS = (5, 30, 120, 600)
+
+
+def send_mail_job_id(mail_id: int) -> str:
+    return f"send_mail:{mail_id}"
+
+
+async def send_mail(ctx: dict, mail_id: int) -> str:
+    outbox = await mail.claim(mail_id)
+    if outbox is None:
+        return "skipped"  # already sent, or another worker has it
+    try:
+        await mail.deliver(ctx["settings"], outbox)
+    except Exception as exc:
+        await mail.mark_failed(outbox, f"{type(exc).__name__}: {exc}")
+        attempt = ctx.get("job_try", 1)
+        log.warning("mail %s not sent (try %s): %s", mail_id, attempt, exc)
+        raise Retry(defer=RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]) from exc
+    await mail.mark_sent(outbox)
+    return "sent"
+
+
+async def sweep_outbox(ctx: dict) -> int:
+    """Re-enqueue mails that no job has sent (the queue was down, or a worker died)."""
+    ids = await mail.unsent_ids(older_than_seconds=60)
+    for mail_id in ids:
+        await enqueue("send_mail", mail_id, _job_id=send_mail_job_id(mail_id))
+    return len(ids)
+
+
+async def purge_expired_tokens(ctx: dict) -> int:
+    cutoff = datetime.now(timezone.utc) - timedelta(days=7)
+    return await AccountToken.filter(expires_at__lt=cutoff).delete()
+
+
+FUNCTIONS = [send_mail, sweep_outbox, purge_expired_tokens]
+CRON_JOBS = [
+    cron(sweep_outbox, second={7}, run_at_startup=True),
+    cron(purge_expired_tokens, hour={3}, minute={17}, second={0}),
+]

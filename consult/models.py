@@ -1,0 +1,174 @@
+"""Tortoise models of the consult package.
+
+Times are stored in UTC. Moderation state that belongs to content lives on the content (a single
+``status`` field); the audit log lives here because officials' actions are audited as well as
+moderators', and ``consult`` must not import ``moderation``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(str, Enum):
+    OFFICIAL = "official"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+class TokenPurpose(str, Enum):
+    VERIFY_EMAIL = "verify_email"
+    RESET_PASSWORD = "reset_password"
+
+
+class ConsultationStatus(str, Enum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+    OUTCOME_PUBLISHED = "outcome_published"
+    ARCHIVED = "archived"
+
+
+class ConsultationKind(str, Enum):
+    POLICY = "policy"
+    LEGAL_TEXT = "legal_text"
+    SERVICE_DESIGN = "service_design"
+
+
+class Agency(Model):
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=80, unique=True)
+    name_vi = fields.CharField(max_length=200)
+    name_en = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "agency"
+
+    def name(self, language: str) -> str:
+        return self.name_en if language == "en" else self.name_vi
+
+
+class Account(Model):
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)  # stored lower-cased
+    display_name = fields.CharField(max_length=60)
+    password_hash = fields.CharField(max_length=200)
+    email_verified_at = fields.DatetimeField(null=True)
+    language = fields.CharField(max_length=5, null=True)
+    # Bumped on password change: every session signed with the old value stops working.
+    session_version = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_sign_in_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "account"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+
+class RoleGrant(Model):
+    # A role held by an account; officials hold it per agency (agency is null for the others).
+
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="role_grants", on_delete=fields.CASCADE)
+    role = fields.CharEnumField(Role, max_length=20)
+    agency = fields.ForeignKeyField("models.Agency", related_name="role_grants", null=True, on_delete=fields.CASCADE)
+    granted_by = fields.ForeignKeyField("models.Account", related_name=False, null=True, on_delete=fields.SET_NULL)
+    granted_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "role_grant"
+        unique_together = (("account", "role", "agency"),)
+
+
+class Consent(Model):
+    # Explicit consent: what was agreed, when, and which version of the notice.
+
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="consents", on_delete=fields.CASCADE)
+    purpose = fields.CharField(max_length=40)
+    notice_version = fields.CharField(max_length=20)
+    given_at = fields.DatetimeField(auto_now_add=True)
+    withdrawn_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "consent"
+
+
+class AccountToken(Model):
+    # Single-use links sent by e-mail. Only a hash of the token is stored.
+
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="tokens", on_delete=fields.CASCADE)
+    purpose = fields.CharEnumField(TokenPurpose, max_length=20)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "account_token"
+
+
+class OutboxMail(Model):
+    # Every e-mail is written here first; the send job only delivers what is stored.
+
+    id = fields.BigIntField(primary_key=True)
+    to_address = fields.CharField(max_length=254)
+    subject = fields.CharField(max_length=300)
+    body_text = fields.TextField()
+    language = fields.CharField(max_length=5)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    claimed_at = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+    attempts = fields.IntField(default=0)
+    last_error = fields.TextField(null=True)
+
+    class Meta:
+        table = "outbox_mail"
+        indexes = (("sent_at", "created_at"),)
+
+
+class AuditEntry(Model):
+    # Who did what to what, for every official, moderator and administrator action.
+
+    id = fields.BigIntField(primary_key=True)
+    actor = fields.ForeignKeyField("models.Account", related_name=False, null=True, on_delete=fields.SET_NULL)
+    action = fields.CharField(max_length=60)
+    target_type = fields.CharField(max_length=40)
+    target_id = fields.CharField(max_length=40)
+    detail = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "audit_entry"
+        indexes = (("target_type", "target_id"),)
+
+
+class Consultation(Model):
+    # A consultation as the foundation needs it (listing, demo data); the consultations issue extends it.
+
+    id = fields.IntField(primary_key=True)
+    agency = fields.ForeignKeyField("models.Agency", related_name="consultations", on_delete=fields.RESTRICT)
+    slug = fields.CharField(max_length=120, unique=True)
+    title = fields.CharField(max_length=300)
+    summary = fields.TextField()
+    kind = fields.CharEnumField(ConsultationKind, max_length=20)
+    language = fields.CharField(max_length=5)
+    status = fields.CharEnumField(ConsultationStatus, max_length=20, default=ConsultationStatus.DRAFT)
+    opens_at = fields.DatetimeField(null=True)
+    closes_at = fields.DatetimeField(null=True)
+    created_by = fields.ForeignKeyField("models.Account", related_name=False, null=True, on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "consultation"
+        indexes = (("status", "closes_at"),)

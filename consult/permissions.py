@@ -1,0 +1,54 @@
+"""Small named predicates, one per action. ``account`` is a ``Principal`` or None for a visitor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from consult.models import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in account as a request sees it: id, name, language and roles, loaded once."""
+
+    id: int
+    email: str
+    display_name: str
+    language: str | None
+    verified: bool
+    session_version: int
+    is_admin: bool = False
+    is_moderator: bool = False
+    agency_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_official(self) -> bool:
+        return bool(self.agency_ids)
+
+    @property
+    def roles(self) -> list[Role]:
+        roles = []
+        if self.agency_ids:
+            roles.append(Role.OFFICIAL)
+        if self.is_moderator:
+            roles.append(Role.MODERATOR)
+        if self.is_admin:
+            roles.append(Role.ADMIN)
+        return roles
+
+
+def can_administer(account: Principal | None) -> bool:
+    return account is not None and account.is_admin
+
+
+def can_view_audit_log(account: Principal | None) -> bool:
+    return account is not None and (account.is_admin or account.is_moderator)
+
+
+def can_act_for_agency(account: Principal | None, agency_id: int) -> bool:
+    return account is not None and (account.is_admin or agency_id in account.agency_ids)
+
+
+def can_participate(account: Principal | None) -> bool:
+    """Commenting, voting and answering need a signed-in account with a verified e-mail."""
+    return account is not None and account.verified

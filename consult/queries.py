@@ -1,0 +1,125 @@
+"""Read functions for pages and the API: few queries, plain rows, keyset pagination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.expressions import Q
+
+from consult.models import Account, Agency, AuditEntry, Consultation, ConsultationStatus, Role, RoleGrant
+from consult.permissions import Principal
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class Page:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+async def load_principal(account_id: int, session_version: int) -> Principal | None:
+    """The signed-in account for a session, or None when the session is stale (password changed)."""
+    row = (
+        await Account.filter(id=account_id, session_version=session_version)
+        .values("id", "email", "display_name", "language", "email_verified_at", "session_version")
+    )
+    if not row:
+        return None
+    account = row[0]
+    grants = await RoleGrant.filter(account_id=account_id).values_list("role", "agency_id")
+    roles = {Role(role) for role, _ in grants}
+    return Principal(
+        id=account["id"],
+        email=account["email"],
+        display_name=account["display_name"],
+        language=account["language"],
+        verified=account["email_verified_at"] is not None,
+        session_version=account["session_version"],
+        is_admin=Role.ADMIN in roles,
+        is_moderator=Role.MODERATOR in roles,
+        agency_ids=frozenset(agency for role, agency in grants if Role(role) is Role.OFFICIAL and agency),
+    )
+
+
+async def open_consultations(limit: int = 20) -> list[dict[str, Any]]:
+    """Open consultations, closing soonest first, with their agency's names in one query."""
+    return (
+        await Consultation.filter(status=ConsultationStatus.OPEN)
+        .order_by("closes_at", "id")
+        .limit(limit)
+        .values("id", "title", "summary", "language", "kind", "closes_at", "agency__name_vi", "agency__name_en")
+    )
+
+
+async def site_counts() -> dict[str, int]:
+    return {
+        "open": await Consultation.filter(status=ConsultationStatus.OPEN).count(),
+        "agencies": await Agency.all().count(),
+    }
+
+
+async def agencies() -> list[dict[str, Any]]:
+    return await Agency.all().order_by("name_vi").values("id", "slug", "name_vi", "name_en")
+
+
+def _decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        value = int(cursor)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+async def accounts_page(search: str = "", cursor: str | None = None, limit: int = PAGE_SIZE) -> Page:
+    """Accounts for the administrators' page, newest first, keyset-paginated by id."""
+    query = Account.all()
+    search = (search or "").strip()
+    if search:
+        query = query.filter(Q(email__icontains=search.lower()) | Q(display_name__icontains=search))
+    after = _decode_cursor(cursor)
+    if after is not None:
+        query = query.filter(id__lt=after)
+    rows = await query.order_by("-id").limit(limit + 1).values("id", "email", "display_name", "email_verified_at", "created_at")
+    next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else None
+    rows = rows[:limit]
+    grants = await RoleGrant.filter(account_id__in=[r["id"] for r in rows]).values(
+        "id", "account_id", "role", "agency__name_vi", "agency__name_en"
+    )
+    by_account: dict[int, list[dict[str, Any]]] = {}
+    for grant in grants:
+        by_account.setdefault(grant["account_id"], []).append(grant)
+    for row in rows:
+        row["grants"] = by_account.get(row["id"], [])
+    return Page(rows, next_cursor)
+
+
+async def account_with_grants(account_id: int) -> dict[str, Any] | None:
+    rows = await Account.filter(id=account_id).values("id", "email", "display_name", "email_verified_at", "created_at", "language")
+    if not rows:
+        return None
+    account = rows[0]
+    account["grants"] = await RoleGrant.filter(account_id=account_id).order_by("id").values(
+        "id", "role", "agency_id", "agency__name_vi", "agency__name_en", "granted_at"
+    )
+    return account
+
+
+async def account_profile(account_id: int) -> dict[str, Any] | None:
+    rows = await Account.filter(id=account_id).values("id", "email", "display_name", "language", "email_verified_at", "created_at")
+    return rows[0] if rows else None
+
+
+async def audit_page(cursor: str | None = None, limit: int = PAGE_SIZE) -> Page:
+    query = AuditEntry.all()
+    after = _decode_cursor(cursor)
+    if after is not None:
+        query = query.filter(id__lt=after)
+    rows = await query.order_by("-id").limit(limit + 1).values(
+        "id", "action", "target_type", "target_id", "detail", "created_at", "actor__display_name"
+    )
+    next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return Page(rows[:limit], next_cursor)

@@ -1,0 +1,399 @@
+"""Write use cases. Each validates, checks permission, runs in one transaction, enqueues follow-up
+jobs after the commit, and returns the result or raises a domain error with messages in the current
+language."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from consult import mail, security
+from consult.i18n import LANGUAGES, gettext as _
+from consult.jobs import send_mail_job_id
+from consult.models import (
+    Account,
+    AccountToken,
+    Agency,
+    AuditEntry,
+    Consent,
+    Role,
+    RoleGrant,
+    TokenPurpose,
+)
+from consult.permissions import Principal, can_administer
+from consult.queue import enqueue
+from consult.settings import Settings
+
+PRIVACY_NOTICE_VERSION = "2026-11"
+EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class ServiceError(Exception):
+    """A use case refused: ``errors`` maps form field names to messages (``""`` for the whole form)."""
+
+    def __init__(self, errors: dict[str, str], status: int = 400):
+        super().__init__(errors)
+        self.errors = errors
+        self.status = status
+
+
+class PermissionDenied(Exception):
+    pass
+
+
+@dataclass
+class Validator:
+    errors: dict[str, str]
+
+    def require(self, name: str, value: str, message: str) -> str:
+        value = (value or "").strip()
+        if not value:
+            self.errors.setdefault(name, message)
+        return value
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ServiceError(self.errors)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def normalise_email(value: str) -> str:
+    return (value or "").strip().lower()
+
+
+def _check_email(v: Validator, name: str, email: str) -> str:
+    email = normalise_email(email)
+    if not email:
+        v.fail(name, _("Enter your e-mail address"))
+    elif len(email) > 254 or not EMAIL_RE.match(email):
+        v.fail(name, _("Enter an e-mail address in the correct format, like name@example.com"))
+    return email
+
+
+def _check_display_name(v: Validator, name: str, value: str) -> str:
+    value = " ".join((value or "").split())
+    if not value:
+        v.fail(name, _("Enter a public display name"))
+    elif len(value) < 2 or len(value) > 60:
+        v.fail(name, _("Your display name must be between 2 and 60 characters"))
+    elif CONTROL_RE.search(value) or "@" in value:
+        v.fail(name, _("Your display name must not contain an e-mail address or control characters"))
+    return value
+
+
+def _check_new_password(v: Validator, name: str, password: str, settings: Settings, email: str = "") -> str:
+    password = password or ""
+    if not password:
+        v.fail(name, _("Enter a password"))
+    elif len(password) < settings.password_min_length:
+        v.fail(name, _("Your password must be at least %(min)s characters", min=settings.password_min_length))
+    elif len(password) > 256:
+        v.fail(name, _("Your password must be 256 characters or fewer"))
+    elif security.is_common_password(password) or (email and email.split("@")[0] in password.lower()):
+        v.fail(name, _("This password is too common or too easy to guess; choose another"))
+    return password
+
+
+async def _audit(actor: Principal | None, action: str, target_type: str, target_id: Any, **detail: Any) -> None:
+    await AuditEntry.create(
+        actor_id=actor.id if actor else None, action=action, target_type=target_type, target_id=str(target_id), detail=detail
+    )
+
+
+async def _issue_token(account: Account, purpose: TokenPurpose, hours: int) -> str:
+    token, digest = security.new_token()
+    await AccountToken.create(account=account, purpose=purpose, token_hash=digest, expires_at=now() + timedelta(hours=hours))
+    return token
+
+
+async def _send_after_commit(mail_ids: list[int]) -> None:
+    for mail_id in mail_ids:
+        await enqueue("send_mail", mail_id, _job_id=send_mail_job_id(mail_id))
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+async def sign_up(
+    settings: Settings, *, email: str, display_name: str, password: str, consent: bool, language: str
+) -> str:
+    """Create an unverified account and send the verification link. Returns the normalised e-mail.
+
+    When the e-mail already has an account, nothing is created and its owner is told by e-mail, so that
+    the form does not reveal who has an account.
+    """
+    v = Validator({})
+    email = _check_email(v, "email", email)
+    display_name = _check_display_name(v, "display_name", display_name)
+    _check_new_password(v, "password", password, settings, email)
+    if not consent:
+        v.fail("consent", _("You must agree to the privacy notice to create an account"))
+    v.raise_if_any()
+    language = language if language in LANGUAGES else settings.default_language
+    async with in_transaction():
+        existing = await Account.get_or_none(email=email)
+        if existing is not None:
+            outbox = await mail.queue_mail(
+                email,
+                "account_exists",
+                existing.language or language,
+                {"site": settings.site_name, "base_url": settings.base_url},
+            )
+        else:
+            try:
+                account = await Account.create(
+                    email=email, display_name=display_name, password_hash=security.hash_password(password), language=language
+                )
+            except IntegrityError:  # a concurrent sign-up with the same e-mail won
+                return email
+            await Consent.create(account=account, purpose="privacy_notice", notice_version=PRIVACY_NOTICE_VERSION)
+            token = await _issue_token(account, TokenPurpose.VERIFY_EMAIL, settings.verify_link_hours)
+            outbox = await mail.queue_mail(
+                email,
+                "verify_email",
+                language,
+                {
+                    "site": settings.site_name,
+                    "name": display_name,
+                    "link": f"{settings.base_url}/account/verify/{token}",
+                    "hours": settings.verify_link_hours,
+                },
+            )
+    await _send_after_commit([outbox.id])
+    return email
+
+
+async def check_token(token: str, purpose: TokenPurpose) -> AccountToken:
+    """The token's record if the link can still be used; a clear error if not."""
+    record = await AccountToken.get_or_none(token_hash=security.token_hash(token or ""), purpose=purpose)
+    if record is None:
+        raise ServiceError({"": _("This link is not valid. Check that you copied the whole link from the e-mail.")}, 404)
+    if record.used_at is not None:
+        raise ServiceError({"": _("This link has already been used.")}, 410)
+    if record.expires_at < now():
+        raise ServiceError({"": _("This link has expired.")}, 410)
+    return record
+
+
+async def _consume_token(token: str, purpose: TokenPurpose) -> AccountToken:
+    record = await check_token(token, purpose)
+    # Only one request can take the token: the update succeeds once.
+    taken = await AccountToken.filter(id=record.id, used_at__isnull=True).update(used_at=now())
+    if not taken:
+        raise ServiceError({"": _("This link has already been used.")}, 410)
+    return record
+
+
+async def verify_email(token: str) -> Account:
+    async with in_transaction():
+        record = await _consume_token(token, TokenPurpose.VERIFY_EMAIL)
+        account = await Account.get(id=record.account_id)
+        if account.email_verified_at is None:
+            account.email_verified_at = now()
+            await account.save(update_fields=["email_verified_at"])
+    return account
+
+
+async def resend_verification(settings: Settings, account_id: int) -> None:
+    async with in_transaction():
+        account = await Account.get(id=account_id)
+        if account.is_verified:
+            return
+        token = await _issue_token(account, TokenPurpose.VERIFY_EMAIL, settings.verify_link_hours)
+        outbox = await mail.queue_mail(
+            account.email,
+            "verify_email",
+            account.language or settings.default_language,
+            {"site": settings.site_name, "name": account.display_name, "link": f"{settings.base_url}/account/verify/{token}", "hours": settings.verify_link_hours},
+        )
+    await _send_after_commit([outbox.id])
+
+
+async def authenticate(email: str, password: str) -> Account:
+    v = Validator({})
+    email = normalise_email(email)
+    if not email:
+        v.fail("email", _("Enter your e-mail address"))
+    if not password:
+        v.fail("password", _("Enter your password"))
+    v.raise_if_any()
+    account = await Account.get_or_none(email=email)
+    if not security.verify_password(account.password_hash if account else None, password) or account is None:
+        raise ServiceError({"email": _("The e-mail address or password is not right")})
+    updates = {"last_sign_in_at": now()}
+    if security.needs_rehash(account.password_hash):
+        updates["password_hash"] = security.hash_password(password)
+    await Account.filter(id=account.id).update(**updates)
+    return account
+
+
+async def request_password_reset(settings: Settings, email: str, language: str) -> str:
+    v = Validator({})
+    email = _check_email(v, "email", email)
+    v.raise_if_any()
+    outbox = None
+    async with in_transaction():
+        account = await Account.get_or_none(email=email)
+        if account is not None:
+            token = await _issue_token(account, TokenPurpose.RESET_PASSWORD, settings.reset_link_hours)
+            outbox = await mail.queue_mail(
+                email,
+                "reset_password",
+                account.language or language,
+                {"site": settings.site_name, "name": account.display_name, "link": f"{settings.base_url}/account/reset/{token}", "hours": settings.reset_link_hours},
+            )
+    if outbox is not None:
+        await _send_after_commit([outbox.id])
+    return email
+
+
+async def reset_password(settings: Settings, token: str, password: str, confirm: str) -> Account:
+    record = await check_token(token, TokenPurpose.RESET_PASSWORD)
+    account = await Account.get(id=record.account_id)
+    v = Validator({})
+    _check_new_password(v, "password", password, settings, account.email)
+    if password and confirm != password:
+        v.fail("confirm", _("The passwords do not match"))
+    v.raise_if_any()
+    async with in_transaction():
+        await _consume_token(token, TokenPurpose.RESET_PASSWORD)
+        account.password_hash = security.hash_password(password)
+        account.session_version += 1
+        # Following the link proved the e-mail address.
+        account.email_verified_at = account.email_verified_at or now()
+        await account.save(update_fields=["password_hash", "session_version", "email_verified_at"])
+    return account
+
+
+async def change_password(settings: Settings, account_id: int, current: str, password: str, confirm: str) -> Account:
+    account = await Account.get(id=account_id)
+    v = Validator({})
+    if not security.verify_password(account.password_hash, current or ""):
+        v.fail("current", _("Your current password is not right"))
+    _check_new_password(v, "password", password, settings, account.email)
+    if password and confirm != password:
+        v.fail("confirm", _("The passwords do not match"))
+    v.raise_if_any()
+    account.password_hash = security.hash_password(password)
+    account.session_version += 1  # signs out every other session
+    await account.save(update_fields=["password_hash", "session_version"])
+    return account
+
+
+async def update_profile(account_id: int, *, display_name: str, language: str) -> Account:
+    v = Validator({})
+    display_name = _check_display_name(v, "display_name", display_name)
+    if language not in LANGUAGES:
+        v.fail("language", _("Choose a language"))
+    v.raise_if_any()
+    await Account.filter(id=account_id).update(display_name=display_name, language=language)
+    return await Account.get(id=account_id)
+
+
+async def set_language(account_id: int, language: str) -> None:
+    if language in LANGUAGES:
+        await Account.filter(id=account_id).update(language=language)
+
+
+# --- administration ---------------------------------------------------------------------------
+
+
+def _require_admin(actor: Principal | None) -> None:
+    if not can_administer(actor):
+        raise PermissionDenied()
+
+
+async def create_agency(actor: Principal | None, *, slug: str, name_vi: str, name_en: str) -> Agency:
+    _require_admin(actor)
+    v = Validator({})
+    slug = v.require("slug", (slug or "").lower(), _("Enter a short name for the address"))
+    if slug and (not SLUG_RE.match(slug) or len(slug) > 80):
+        v.fail("slug", _("Use only lower-case letters, digits and hyphens, at most 80 characters"))
+    name_vi = v.require("name_vi", name_vi, _("Enter the name in Vietnamese"))
+    name_en = v.require("name_en", name_en, _("Enter the name in English"))
+    for field_name, value in (("name_vi", name_vi), ("name_en", name_en)):
+        if len(value) > 200:
+            v.fail(field_name, _("The name must be 200 characters or fewer"))
+    v.raise_if_any()
+    async with in_transaction():
+        if await Agency.filter(slug=slug).exists():
+            raise ServiceError({"slug": _("An agency with this short name already exists")})
+        agency = await Agency.create(slug=slug, name_vi=name_vi, name_en=name_en)
+        await _audit(actor, "agency.create", "agency", agency.id, slug=slug)
+    return agency
+
+
+async def grant_role(actor: Principal | None, *, account_id: int, role: str, agency_id: int | None) -> RoleGrant:
+    _require_admin(actor)
+    v = Validator({})
+    try:
+        role_value = Role(role)
+    except ValueError:
+        v.fail("role", _("Choose a role"))
+        v.raise_if_any()
+    if role_value is Role.OFFICIAL and not agency_id:
+        v.fail("agency", _("Choose the agency the official works for"))
+    v.raise_if_any()
+    agency = None
+    if role_value is Role.OFFICIAL:
+        agency = await Agency.get_or_none(id=agency_id)
+        if agency is None:
+            raise ServiceError({"agency": _("Choose the agency the official works for")})
+    async with in_transaction():
+        account = await Account.get_or_none(id=account_id)
+        if account is None:
+            raise ServiceError({"": _("This account does not exist")}, 404)
+        grant, created = await RoleGrant.get_or_create(
+            account=account, role=role_value, agency=agency, defaults={"granted_by_id": actor.id}
+        )
+        if created:
+            await _audit(actor, "role.grant", "account", account.id, role=role_value.value, agency=agency.id if agency else None)
+    return grant
+
+
+async def revoke_role(actor: Principal | None, *, account_id: int, grant_id: int) -> None:
+    _require_admin(actor)
+    async with in_transaction():
+        grant = await RoleGrant.get_or_none(id=grant_id, account_id=account_id)
+        if grant is None:
+            raise ServiceError({"": _("This role has already been removed")}, 404)
+        if grant.role is Role.ADMIN and grant.account_id == actor.id:
+            raise ServiceError({"": _("You cannot remove your own administrator role")})
+        await grant.delete()
+        await _audit(actor, "role.revoke", "account", grant.account_id, role=grant.role.value, agency=grant.agency_id)
+
+
+async def create_admin(settings: Settings, *, email: str, display_name: str, password: str) -> Account:
+    """For the command line: an administrator with a verified e-mail (or the role added to an account)."""
+    v = Validator({})
+    email = _check_email(v, "email", email)
+    existing = await Account.get_or_none(email=email) if email else None
+    if existing is None:
+        display_name = _check_display_name(v, "display_name", display_name)
+        _check_new_password(v, "password", password, settings, email)
+    v.raise_if_any()
+    async with in_transaction():
+        account = existing or await Account.create(
+            email=email,
+            display_name=display_name,
+            password_hash=security.hash_password(password),
+            email_verified_at=now(),
+            language=settings.default_language,
+        )
+        _, created = await RoleGrant.get_or_create(account=account, role=Role.ADMIN, agency=None)
+        if created:
+            await _audit(None, "role.grant", "account", account.id, role=Role.ADMIN.value, via="command line")
+    return account

@@ -1,0 +1,146 @@
+"""The only module that reads the environment.
+
+Every setting has a name, a type, a default and a line of help. The environment variable is
+``CONSULT_<NAME>``; ``DATABASE_URL`` and ``REDIS_URL`` are accepted without the prefix too, because
+that is how hosting platforms hand them over. README.md lists every setting (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+PREFIX = "CONSULT_"
+UNPREFIXED = ("DATABASE_URL", "REDIS_URL")
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: str = _setting("var", "Directory for the SQLite file, the generated secret key, uploads and mail files.")
+    database_url: str = _setting(
+        "", "Database URL: postgres://user:pw@host:5432/db or sqlite://path. Empty means sqlite://<data_dir>/consult.sqlite3."
+    )
+    redis_url: str = _setting("", "Redis URL for the arq job queue and rate limits. Empty means jobs run inside the web process.")
+    secret_key: str = _setting("", "Key that signs sessions and links. Empty means one is generated into <data_dir>/secret_key on first run.")
+    base_url: str = _setting("http://127.0.0.1:8000", "Public address of the site, used in links sent by e-mail.")
+    https_only: bool = _setting(False, "Send cookies only over HTTPS (set it in production behind HTTPS).")
+    site_name: str = _setting("Consult", "Name of the site shown in the header and e-mails.")
+    default_language: str = _setting("vi", "Language used when neither the account, a cookie nor the browser chooses one (vi or en).")
+    timezone: str = _setting("Asia/Ho_Chi_Minh", "Time zone in which dates and times are shown (they are stored in UTC).")
+    mail_from: str = _setting("Consult <no-reply@consult.invalid>", "Sender address of e-mails.")
+    mail_dir: str = _setting("", "Where e-mails are written as .eml files when no SMTP host is set. Empty means <data_dir>/mail.")
+    smtp_host: str = _setting("", "SMTP server; when set, e-mail is sent through it instead of written to files.")
+    smtp_port: int = _setting(587, "SMTP port.")
+    smtp_username: str = _setting("", "SMTP user name (empty: no authentication).")
+    smtp_password: str = _setting("", "SMTP password.")
+    smtp_starttls: bool = _setting(True, "Use STARTTLS with the SMTP server.")
+    max_body_bytes: int = _setting(1_048_576, "Largest request body accepted, in bytes; larger requests get a 413 page.")
+    session_days: int = _setting(14, "How long a sign-in lasts, in days.")
+    verify_link_hours: int = _setting(48, "How long an e-mail verification link stays valid, in hours.")
+    reset_link_hours: int = _setting(2, "How long a password reset link stays valid, in hours.")
+    password_min_length: int = _setting(10, "Shortest password accepted.")
+    rate_limit_signup: str = _setting("5/hour", "Sign-ups allowed per address (IP) in a window, as limits syntax N/period.")
+    rate_limit_signin: str = _setting("10/5minutes", "Failed-sign-in budget per address (IP) and per e-mail.")
+    rate_limit_reset: str = _setting("5/hour", "Password reset requests per address (IP) and per e-mail.")
+    job_max_tries: int = _setting(5, "How many times a failing job is tried before it is given up.")
+    log_level: str = _setting("INFO", "Log level (DEBUG, INFO, WARNING, ERROR).")
+    test_database_url: str = _setting("", "Tests only: run the test suite on this PostgreSQL server instead of SQLite.")
+    test_redis_url: str = _setting("", "Tests only: run job tests through a real arq worker on this Redis.")
+    bench_database_url: str = _setting("", "Benchmarks only: PostgreSQL server for the workloads (SQLite otherwise).")
+    bench_redis_url: str = _setting("", "Benchmarks only: Redis for the workloads (in-process jobs otherwise).")
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def mail_path(self) -> Path:
+        return Path(self.mail_dir) if self.mail_dir else self.data_path / "mail"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite://{self.data_path / 'consult.sqlite3'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    def with_changes(self, **changes: Any) -> "Settings":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)
+
+
+def setting_docs() -> list[tuple[str, str, str]]:
+    """(environment name, default as text, help) for every setting, for README and --help."""
+    rows = []
+    for f in fields(Settings):
+        default = f.default
+        if isinstance(default, bool):
+            default = "true" if default else "false"
+        rows.append((PREFIX + f.name.upper(), str(default), f.metadata["help"]))
+    return rows
+
+
+def _convert(name: str, raw: str, kind: type) -> Any:
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{PREFIX}{name.upper()} must be true or false, not {raw!r}")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{PREFIX}{name.upper()} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        kind = type(f.default)
+        raw = env.get(PREFIX + f.name.upper())
+        if raw is None and f.name.upper() in UNPREFIXED:
+            raw = env.get(f.name.upper())
+        if raw is not None:
+            values[f.name] = _convert(f.name, raw, kind)
+    values.update(overrides)
+    settings = Settings(**values)
+    if settings.default_language not in ("vi", "en"):
+        raise SettingsError(f"{PREFIX}DEFAULT_LANGUAGE must be vi or en, not {settings.default_language!r}")
+    if not settings.secret_key:
+        settings = settings.with_changes(secret_key=_stored_secret_key(settings.data_path))
+    return settings
+
+
+def _stored_secret_key(data_path: Path) -> str:
+    """Read the generated key, or generate it once; never a key written in the code."""
+    path = data_path / "secret_key"
+    if path.exists():
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+    data_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race; use its key
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key

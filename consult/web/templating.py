@@ -1,0 +1,86 @@
+"""Jinja2 for pages: autoescaped, translated through the request's language, one render helper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from consult import i18n
+from consult.models import Role
+from consult.settings import Settings
+from consult.web.forms import ensure_csrf_token
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+ROLE_LABELS = {
+    Role.OFFICIAL: i18n.lazy("Official"),
+    Role.MODERATOR: i18n.lazy("Moderator"),
+    Role.ADMIN: i18n.lazy("Administrator"),
+}
+
+
+def role_label(role: str) -> str:
+    return i18n.gettext(ROLE_LABELS[Role(role)])
+
+
+def agency_options(agencies: list[dict[str, Any]], language: str) -> list[tuple[int, str]]:
+    return [(a["id"], a["name_en"] if language == "en" else a["name_vi"]) for a in agencies]
+
+
+def build_environment(settings: Settings) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=False,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    fmt = i18n.Formatter(settings.timezone)
+    env.filters["datetime"] = fmt.datetime
+    env.filters["date"] = fmt.date
+    env.filters["number"] = fmt.number
+    env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+    env.globals["role_label"] = role_label
+    env.globals["agency_options"] = agency_options
+    env.globals["password_min_length"] = settings.password_min_length
+    return env
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    env: jinja2.Environment = request.app.state.templates
+    state = request.state
+    values = {
+        "request": request,
+        "account": getattr(state, "account", None),
+        "lang": i18n.current_language(),
+        "csrf_token": ensure_csrf_token(request),
+        "site_name": request.app.state.settings.site_name,
+        "flash": pop_flash(request),
+        "errors": {},
+        "values": {},
+    }
+    if context:
+        values.update(context)
+    html = env.get_template(template).render(values)
+    response = HTMLResponse(html, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store" if values["account"] else "no-cache"
+    return response
+
+
+def flash(request: Request, message: str) -> None:
+    request.session.setdefault("flash", []).append(message)
+    request.session["flash"] = request.session["flash"]
+
+
+def pop_flash(request: Request) -> list[str]:
+    if "session" not in request.scope or "flash" not in request.session:
+        return []
+    return request.session.pop("flash")
