@@ -101,13 +101,14 @@ def wants_json(request: Request) -> bool:
 
 
 def error_response(request: Request, status: int, detail: str | None = None) -> Response:
+    # A 500 is rendered outside the middleware, after it reset the request's language: set it again.
+    language = getattr(request.state, "language", None) or choose_language(
+        None, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"), request.app.state.settings.default_language
+    )
+    i18n.set_language(language)
     title = i18n.gettext(ERROR_TITLES.get(status, ERROR_TITLES[500]))
     if wants_json(request):
         return JSONResponse({"error": title, "status": status}, status_code=status)
-    if "language" not in request.state._state:
-        # Outside the middleware (a 500): choose the language again from the request alone.
-        cookie = request.cookies.get(LANG_COOKIE)
-        i18n.set_language(choose_language(None, cookie, request.headers.get("accept-language"), request.app.state.settings.default_language))
     try:
         return render(request, "errors/error.html", {"status": status, "title": title, "detail": detail}, status_code=status)
     except Exception:  # never let an error page raise: a plain line in the user's language

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from contextvars import ContextVar
-from datetime import datetime, timezone
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -95,17 +95,17 @@ class Formatter:
     def __init__(self, tz_name: str):
         self.tz = ZoneInfo(tz_name)
 
-    def local(self, value: datetime) -> datetime:
+    def local(self, value: dt.datetime) -> dt.datetime:
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=dt.timezone.utc)
         return value.astimezone(self.tz)
 
-    def datetime(self, value: datetime | None, fmt: str = "medium") -> str:
+    def datetime(self, value: dt.datetime | None, fmt: str = "medium") -> str:
         if value is None:
             return ""
         return dates.format_datetime(self.local(value), fmt, tzinfo=self.tz, locale=current_language())
 
-    def date(self, value: datetime | None, fmt: str = "long") -> str:
+    def date(self, value: dt.datetime | None, fmt: str = "long") -> str:
         if value is None:
             return ""
         return dates.format_date(self.local(value).date(), fmt, locale=current_language())

@@ -79,8 +79,8 @@ def build_message(settings: Settings, mail: OutboxMail) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(idstring=f"outbox-{mail.id}", domain="consult")
-    message["Content-Language"] = mail.language
     message.set_content(mail.body_text)
+    message["Content-Language"] = mail.language  # after set_content, which drops Content-* headers
     return message
 
 

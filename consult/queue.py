@@ -106,6 +106,8 @@ class InProcessQueue(JobQueue):
     ):
         self.functions = {f.__name__: f for f in functions}
         self.cron_jobs = list(cron_jobs)
+        # arq names cron jobs "cron:<function>"; they run under that name, as in the worker.
+        self.functions.update({job.name: job.coroutine for job in self.cron_jobs})
         self.max_tries = max_tries
         self.run_cron = run_cron
         self.context = dict(context or {})
@@ -181,12 +183,12 @@ class InProcessQueue(JobQueue):
         for job in self.cron_jobs:
             job.calculate_next(now)
             if job.run_at_startup:
-                await self.enqueue(job.name, _job_id=f"cron:{job.name}")
+                await self.enqueue(job.name, _job_id=f"{job.name}:startup")
         while True:
             now = datetime.now(timezone.utc)
             for job in self.cron_jobs:
                 if job.next_run is not None and job.next_run <= now:
-                    await self.enqueue(job.name, _job_id=f"cron:{job.name}:{int(job.next_run.timestamp())}")
+                    await self.enqueue(job.name, _job_id=f"{job.name}:{int(job.next_run.timestamp())}")
                     job.calculate_next(now)
             await asyncio.sleep(0.5)
 

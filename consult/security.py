@@ -73,7 +73,8 @@ class RateLimiter:
     def __init__(self, redis_url: str = ""):
         storage: Storage
         if redis_url:
-            storage = RedisStorage("async+" + redis_url if not redis_url.startswith("async+") else redis_url)
+            # redis-py, which arq already brings, rather than limits' default client (coredis).
+            storage = RedisStorage("async+" + redis_url.removeprefix("async+"), implementation="redispy")
         else:
             storage = MemoryStorage()
         self.storage = storage
@@ -106,6 +107,6 @@ class RateLimiter:
     async def close(self) -> None:
         if isinstance(self.storage, RedisStorage):
             try:
-                await self.storage.storage.aclose()
+                await self.storage.bridge.storage.aclose()
             except Exception:
                 log.debug("rate limit store did not close cleanly", exc_info=True)

@@ -1,0 +1,138 @@
+"""The test harness: the real app, in-process over HTTP, on a real database, with real jobs.
+
+The suite runs on SQLite by default. With CONSULT_TEST_DATABASE_URL (a PostgreSQL server URL) it runs
+on a fresh database created on that server; with CONSULT_TEST_REDIS_URL, jobs go through Redis and are
+run by a real arq worker. Both are read through consult.settings, the only reader of the environment.
+Each test starts from empty tables, an empty outbox folder and fresh rate limits.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import main  # noqa: E402
+from consult import db  # noqa: E402
+from consult.queue import ArqQueue, InProcessQueue, current_queue  # noqa: E402
+from consult.settings import Settings, load_settings  # noqa: E402
+from tests import helpers  # noqa: E402
+
+ENV_SETTINGS = load_settings(environ={k: v for k, v in os.environ.items() if k.startswith("CONSULT_TEST_")})
+BACKEND = "postgres" if ENV_SETTINGS.test_database_url else "sqlite"
+QUEUE_BACKEND = "arq" if ENV_SETTINGS.test_redis_url else "in-process"
+
+
+def pytest_report_header(config):
+    return f"consult: database={BACKEND}, jobs={QUEUE_BACKEND}"
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("consult")
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_root):
+    """A fresh, migrated database for the session, dropped at the end."""
+    if BACKEND == "sqlite":
+        url = f"sqlite://{tmp_root / 'test.sqlite3'}"
+        await db.migrate(url)
+        yield url
+        return
+    name = f"consult_test_{secrets.token_hex(4)}"
+    url = await helpers.create_postgres_database(ENV_SETTINGS.test_database_url, name)
+    try:
+        await db.migrate(url)
+        yield url
+    finally:
+        await helpers.drop_postgres_database(ENV_SETTINGS.test_database_url, name)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_root, database_url) -> Settings:
+    return load_settings(
+        environ={},
+        data_dir=str(tmp_root / "var"),
+        database_url=database_url,
+        redis_url=ENV_SETTINGS.test_redis_url,
+        secret_key="test-" + secrets.token_urlsafe(24),
+        base_url="http://testserver",
+        mail_dir=str(tmp_root / "mail"),
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings):
+    application = main.create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(request, app, settings):
+    """Empty tables, outbox folder, rate limits and Redis queue before each test."""
+    if "app" not in request.fixturenames and "client" not in request.fixturenames:
+        yield
+        return
+    await helpers.empty_tables()
+    helpers.clear_mail(settings)
+    await app.state.rate_limiter.reset()
+    queue = current_queue()
+    if isinstance(queue, ArqQueue):
+        await queue.pool.flushdb()
+    yield
+    await run_jobs_for(app)
+
+
+async def run_jobs_for(app) -> None:
+    queue = current_queue()
+    if isinstance(queue, InProcessQueue):
+        await queue.drain(timeout=30)
+    else:
+        await helpers.run_arq_worker(queue.pool, app.state.settings)
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Runs every queued job to the end: the in-process runner, or a real arq worker in burst mode."""
+
+    async def run() -> None:
+        await run_jobs_for(app)
+
+    return run
+
+
+@pytest.fixture
+async def client(app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def new_client(app):
+    """More browsers: each call gives a client with its own cookies."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make() -> httpx.AsyncClient:
+        c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        await c.aclose()
+
+
+@pytest.fixture
+async def mailbox(settings, run_jobs):
+    return helpers.Mailbox(settings, run_jobs)
+
