@@ -31,6 +31,11 @@ BACKEND = "postgres" if ENV_SETTINGS.test_database_url else "sqlite"
 QUEUE_BACKEND = "arq" if ENV_SETTINGS.test_redis_url else "in-process"
 
 
+# Tests that only make sense with the production services are not collected without them, rather
+# than skipped (in CI the second run sets both, and .ci/run fails if either is unreachable).
+collect_ignore = [] if (BACKEND, QUEUE_BACKEND) == ("postgres", "arq") else ["test_worker_process.py"]
+
+
 def pytest_report_header(config):
     return f"consult: database={BACKEND}, jobs={QUEUE_BACKEND}"
 

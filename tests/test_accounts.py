@@ -193,3 +193,15 @@ async def test_rate_limits_on_sign_up_and_sign_in(client, mailbox, settings):
     blocked = await post_form(client, "/account/signup", {"email": "last@example.vn", "display_name": "Last", "password": PASSWORD, "consent": "yes"})
     assert blocked.status_code == 429
     assert await Account.filter(email="last@example.vn").count() == 0
+
+
+async def test_expired_reset_link(client, mailbox):
+    await sign_up(client, mailbox, "slow@example.vn")
+    await post_form(client, "/account/reset", {"email": "slow@example.vn"})
+    link = (await mailbox.last("slow@example.vn")).link("/account/reset/")
+    await AccountToken.filter(purpose=TokenPurpose.RESET_PASSWORD).update(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1))
+    page = await client.get(link)
+    assert page.status_code == 410 and "hết hạn" in text_of(page.text)
+    refused = await post_form(client, link, {"password": "a brand new secret", "confirm": "a brand new secret"}, page="/account/reset")
+    assert refused.status_code == 410
+    await sign_in(client, "slow@example.vn")  # the old password still works

@@ -89,3 +89,9 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
     finally:
         server.terminate()
         server.communicate(timeout=10)
+
+
+def test_several_web_processes_need_postgres_and_redis(tmp_path):
+    result = run(["--workers", "2"], tmp_path)
+    assert result.returncode != 0
+    assert "PostgreSQL" in result.stderr and "Traceback" not in result.stderr

@@ -98,3 +98,16 @@ async def test_healthz_reports_database_and_queue(client):
     assert body["database"] == "ok"
     assert body["queue"]["ok"] is True
     assert body["queue"]["backend"] in ("in-process", "arq")
+
+
+async def test_cookies_are_secure_when_https_only(app, settings):
+    import httpx
+
+    import main
+
+    secure_app = main.create_app(settings.with_changes(https_only=True))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=secure_app), base_url="https://testserver") as secure:
+        response = await secure.get("/account/signin")
+    assert response.status_code == 200
+    assert "secure" in response.headers["set-cookie"].lower()
+    assert response.headers["strict-transport-security"].startswith("max-age=")
