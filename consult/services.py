@@ -21,6 +21,7 @@ from consult.models import (
     Agency,
     AuditEntry,
     Consent,
+    OutboxMail,
     Role,
     RoleGrant,
     TokenPurpose,
@@ -119,6 +120,21 @@ async def _issue_token(account: Account, purpose: TokenPurpose, hours: int) -> s
     return token
 
 
+async def _queue_verification(settings: Settings, account: Account, language: str) -> OutboxMail:
+    token = await _issue_token(account, TokenPurpose.VERIFY_EMAIL, settings.verify_link_hours)
+    return await mail.queue_mail(
+        account.email,
+        "verify_email",
+        language,
+        {
+            "site": settings.site_name,
+            "name": account.display_name,
+            "link": f"{settings.base_url}/account/verify/{token}",
+            "hours": settings.verify_link_hours,
+        },
+    )
+
+
 async def _send_after_commit(mail_ids: list[int]) -> None:
     for mail_id in mail_ids:
         await enqueue("send_mail", mail_id, _job_id=send_mail_job_id(mail_id))
@@ -160,18 +176,7 @@ async def sign_up(
             except IntegrityError:  # a concurrent sign-up with the same e-mail won
                 return email
             await Consent.create(account=account, purpose="privacy_notice", notice_version=PRIVACY_NOTICE_VERSION)
-            token = await _issue_token(account, TokenPurpose.VERIFY_EMAIL, settings.verify_link_hours)
-            outbox = await mail.queue_mail(
-                email,
-                "verify_email",
-                language,
-                {
-                    "site": settings.site_name,
-                    "name": display_name,
-                    "link": f"{settings.base_url}/account/verify/{token}",
-                    "hours": settings.verify_link_hours,
-                },
-            )
+            outbox = await _queue_verification(settings, account, language)
     await _send_after_commit([outbox.id])
     return email
 
@@ -212,13 +217,7 @@ async def resend_verification(settings: Settings, account_id: int) -> None:
         account = await Account.get(id=account_id)
         if account.is_verified:
             return
-        token = await _issue_token(account, TokenPurpose.VERIFY_EMAIL, settings.verify_link_hours)
-        outbox = await mail.queue_mail(
-            account.email,
-            "verify_email",
-            account.language or settings.default_language,
-            {"site": settings.site_name, "name": account.display_name, "link": f"{settings.base_url}/account/verify/{token}", "hours": settings.verify_link_hours},
-        )
+        outbox = await _queue_verification(settings, account, account.language or settings.default_language)
     await _send_after_commit([outbox.id])
 
 
