@@ -57,6 +57,8 @@ class Settings:
     log_level: str = _setting("INFO", "Log level (DEBUG, INFO, WARNING, ERROR).")
     test_database_url: str = _setting("", "Tests only: run the test suite on this PostgreSQL server instead of SQLite.")
     test_redis_url: str = _setting("", "Tests only: run job tests through a real arq worker on this Redis.")
+    test_strict: bool = _setting(False, "Tests only: fail, rather than skip, tests whose browser, HTML checker or data folder is missing (CI sets it).")
+    test_browser: str = _setting("/usr/bin/chromium", "Tests only: the Chromium executable for browser tests.")
     bench_database_url: str = _setting("", "Benchmarks only: PostgreSQL server for the workloads (SQLite otherwise).")
     bench_redis_url: str = _setting("", "Benchmarks only: Redis for the workloads (in-process jobs otherwise).")
 

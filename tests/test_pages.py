@@ -111,3 +111,16 @@ async def test_cookies_are_secure_when_https_only(app, settings):
     assert response.status_code == 200
     assert "secure" in response.headers["set-cookie"].lower()
     assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_post_from_another_origin_is_refused_even_with_a_token(client):
+    page = await client.get("/account/signin")
+    token = csrf_from(page.text)
+    foreign = await client.post(
+        "/account/signin", data={"email": "x@example.vn", "password": "p", "csrf_token": token}, headers={"Origin": "https://evil.example"}
+    )
+    assert foreign.status_code == 403
+    same = await client.post(
+        "/account/signin", data={"email": "x@example.vn", "password": "wrong password", "csrf_token": token}, headers={"Origin": "http://testserver"}
+    )
+    assert same.status_code == 400

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -27,6 +28,10 @@ def ensure_csrf_token(request: Request) -> str:
 
 async def read_form(request: Request) -> dict[str, str]:
     """The submitted form as {name: value}, after checking its type and its CSRF token."""
+    origin = request.headers.get("origin")
+    # Browsers send Origin on every POST; one from another site is a forged request, whatever the token.
+    if origin is not None and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
+        raise CsrfError()
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type not in FORM_TYPES:
         raise HTTPException(415)
