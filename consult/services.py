@@ -292,6 +292,12 @@ async def change_password(settings: Settings, account_id: int, current: str, pas
     return account
 
 
+async def sign_out(account_id: int) -> None:
+    """Ends every session of the account: a copy of the cookie kept elsewhere stops working too."""
+    account = await Account.get(id=account_id)
+    await Account.filter(id=account_id, session_version=account.session_version).update(session_version=account.session_version + 1)
+
+
 async def update_profile(account_id: int, *, display_name: str, language: str) -> Account:
     v = Validator({})
     display_name = _check_display_name(v, "display_name", display_name)

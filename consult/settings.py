@@ -59,6 +59,8 @@ class Settings:
     test_redis_url: str = _setting("", "Tests only: run job tests through a real arq worker on this Redis.")
     test_strict: bool = _setting(False, "Tests only: fail, rather than skip, tests whose browser, HTML checker or data folder is missing (CI sets it).")
     test_browser: str = _setting("/usr/bin/chromium", "Tests only: the Chromium executable for browser tests.")
+    test_vnu_jar: str = _setting(".ci/npm/node_modules/vnu-jar/build/dist/vnu.jar", "Tests only: the Nu HTML checker (npm package vnu-jar), run with java.")
+    test_data_dir: str = _setting("../shared/data", "Tests only: the shared folder of real data (XSS payloads, naughty strings).")
     bench_database_url: str = _setting("", "Benchmarks only: PostgreSQL server for the workloads (SQLite otherwise).")
     bench_redis_url: str = _setting("", "Benchmarks only: Redis for the workloads (in-process jobs otherwise).")
 

@@ -141,3 +141,53 @@ async def new_client(app):
 async def mailbox(settings, run_jobs):
     return helpers.Mailbox(settings, run_jobs)
 
+
+
+# --- a real server and a real browser -------------------------------------------------------------
+
+
+def missing(reason: str):
+    """Where a tool is missing: fail in CI (CONSULT_TEST_STRICT), skip with the reason elsewhere."""
+    if ENV_SETTINGS.test_strict:
+        pytest.fail(reason + " (required: CONSULT_TEST_STRICT is set)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+async def live_server(app):
+    """The same app served by uvicorn on loopback, in the tests' event loop (so it shares the database)."""
+    import asyncio
+
+    import uvicorn
+
+    port = helpers.free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="session")
+async def browser():
+    executable = Path(ENV_SETTINGS.test_browser)
+    if not executable.exists():
+        missing(f"Chromium not found at {executable} (apt-get install chromium)")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        missing("the playwright package is not installed")
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(executable),
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+            ],
+        )
+        yield chromium
+        await chromium.close()

@@ -6,6 +6,7 @@ import email
 import email.policy
 import re
 import shutil
+import socket
 from dataclasses import dataclass
 from html import unescape
 from urllib.parse import urlsplit, urlunsplit
@@ -19,6 +20,12 @@ import main
 from consult.settings import Settings
 
 PASSWORD = "correct horse battery staple"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 # --- databases ------------------------------------------------------------------------------------

@@ -110,13 +110,17 @@ async def test_wrong_password_and_unknown_email_get_the_same_answer(client, mail
     assert field_value(wrong.text, "email") == "user@example.vn"
 
 
-async def test_sign_out(client, mailbox):
+async def test_sign_out_ends_the_session_and_copies_of_its_cookie(client, new_client, mailbox):
     await sign_up(client, mailbox, "out@example.vn")
     await sign_in(client, "out@example.vn")
+    stolen = new_client()
+    stolen.cookies.update(client.cookies)
+    assert (await stolen.get("/account")).status_code == 200
     response = await post_form(client, "/account/signout", {}, page="/account")
     assert response.status_code == 303
     after = await client.get("/account")
     assert after.status_code == 303 and after.headers["location"].startswith("/account/signin")
+    assert (await stolen.get("/account")).status_code == 303
 
 
 async def test_password_reset_signs_out_old_sessions(client, new_client, mailbox):

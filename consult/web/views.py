@@ -221,6 +221,9 @@ def start_session(request: Request, account_id: int, session_version: int) -> No
 
 async def signout(request: Request) -> Response:
     await read_form(request)
+    account = account_of(request)
+    if account is not None:
+        await services.sign_out(account.id)
     request.session.clear()
     flash(request, _("You are signed out."))
     return redirect("/")
