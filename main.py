@@ -44,6 +44,7 @@ from consult.web.middleware import (
     BodyTooLarge,
     SecurityHeadersMiddleware,
     choose_language,
+    security_headers,
 )
 from consult.web.routes import routes as consult_routes
 from consult.web.templating import build_environment, render
@@ -142,7 +143,11 @@ async def sign_in_required(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(request, 500)
+    response = error_response(request, 500)
+    # This handler runs outside every middleware, the security headers' one included.
+    for name, value in security_headers(request.app.state.settings.https_only):
+        response.headers[name.decode()] = value.decode()
+    return response
 
 
 # --- the app ------------------------------------------------------------------------------------

@@ -106,7 +106,10 @@ async def deliver(settings: Settings, mail: OutboxMail) -> None:
 
 
 async def mark_sent(mail: OutboxMail) -> None:
-    await OutboxMail.filter(id=mail.id).update(sent_at=datetime.now(timezone.utc), attempts=mail.attempts + 1, last_error=None)
+    # The body may hold a live sign-in or reset link: once delivered, it is not kept.
+    await OutboxMail.filter(id=mail.id).update(
+        sent_at=datetime.now(timezone.utc), attempts=mail.attempts + 1, last_error=None, body_text=""
+    )
 
 
 async def mark_failed(mail: OutboxMail, error: str) -> None:

@@ -11,6 +11,7 @@ from consult.models import Account, Agency, AuditEntry, Consultation, Consultati
 from consult.permissions import Principal
 
 PAGE_SIZE = 50
+MAX_ID = 2**31  # ids beyond a 32-bit integer column exist nowhere; PostgreSQL would refuse to compare them
 
 
 @dataclass
@@ -71,7 +72,7 @@ def _decode_cursor(cursor: str | None) -> int | None:
         value = int(cursor)
     except ValueError:
         return None
-    return value if value > 0 else None
+    return value if 0 < value < MAX_ID else None
 
 
 async def accounts_page(search: str = "", cursor: str | None = None, limit: int = PAGE_SIZE) -> Page:
@@ -98,6 +99,8 @@ async def accounts_page(search: str = "", cursor: str | None = None, limit: int 
 
 
 async def account_with_grants(account_id: int) -> dict[str, Any] | None:
+    if not 0 < account_id < MAX_ID:
+        return None
     rows = await Account.filter(id=account_id).values("id", "email", "display_name", "email_verified_at", "created_at", "language")
     if not rows:
         return None

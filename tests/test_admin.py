@@ -77,3 +77,6 @@ async def test_who_may_see_administration_and_the_audit_log(client, new_client, 
     await make_account(admin, mailbox, "boss@example.vn", role="admin")
     assert (await admin.get("/admin")).status_code == 200
     assert (await admin.get("/admin/accounts/999999")).status_code == 404
+    assert (await admin.get("/admin/accounts/99999999999")).status_code == 404  # beyond any id: not a 500
+    assert (await admin.get("/admin/accounts?after=99999999999")).status_code == 200
+    assert (await admin.get("/moderation/audit?after=99999999999999999999")).status_code == 200

@@ -86,6 +86,8 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
                 html = error.read().decode()
             assert error.code == 500
             assert "Sorry, there is a problem with the service" in html and "Traceback" not in html
+            assert "frame-ancestors 'none'" in error.headers["Content-Security-Policy"]
+            assert error.headers["X-Content-Type-Options"] == "nosniff"
     finally:
         server.terminate()
         server.communicate(timeout=10)

@@ -36,9 +36,12 @@ async def read_form(request: Request) -> dict[str, str]:
     if content_type not in FORM_TYPES:
         raise HTTPException(415)
     form: FormData = await request.form()
-    expected = request.session.get("csrf", "")
-    given = form.get(CSRF_FIELD, "")
-    if not expected or not isinstance(given, str) or not hmac.compare_digest(expected, given):
-        raise CsrfError()
-    return {key: value for key, value in form.items() if isinstance(value, str) and key != CSRF_FIELD}
+    try:
+        expected = request.session.get("csrf", "")
+        given = form.get(CSRF_FIELD, "")
+        if not expected or not isinstance(given, str) or not hmac.compare_digest(expected, given):
+            raise CsrfError()
+        return {key: value for key, value in form.items() if isinstance(value, str) and key != CSRF_FIELD}
+    finally:
+        await form.close()  # releases any uploaded file's temporary storage
 

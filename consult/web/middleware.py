@@ -23,12 +23,17 @@ SECURITY_HEADERS = [
 LANG_COOKIE = "lang"
 
 
+def security_headers(https_only: bool) -> list[tuple[bytes, bytes]]:
+    headers = list(SECURITY_HEADERS)
+    if https_only:
+        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    return headers
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, https_only: bool = False):
         self.app = app
-        self.headers = list(SECURITY_HEADERS)
-        if https_only:
-            self.headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        self.headers = security_headers(https_only)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

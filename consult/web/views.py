@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from limits import parse as parse_limit
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -74,10 +75,11 @@ async def rate_limited(request: Request, rule: str, scope: str, *keys: str) -> b
     return False
 
 
-def too_many(request: Request, template: str, values: dict[str, Any], **extra: Any) -> Response:
+def too_many(request: Request, template: str, values: dict[str, Any], rule: str, **extra: Any) -> Response:
+    retry_after = parse_limit(rule).get_expiry()
     message = _("You have tried too many times. Wait a few minutes and try again.")
     response = render(request, template, {"values": values, "errors": {"": message}, **extra}, status_code=429)
-    response.headers["Retry-After"] = "300"
+    response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -134,7 +136,7 @@ async def signup(request: Request) -> Response:
     values = {name: form.get(name, "") for name in SIGNUP_FIELDS}
     values["consent"] = form.get("consent") == "yes"
     if await rate_limited(request, settings_of(request).rate_limit_signup, "signup", client_key(request)):
-        return too_many(request, "accounts/signup.html", values)
+        return too_many(request, "accounts/signup.html", values, settings_of(request).rate_limit_signup)
     try:
         email = await services.sign_up(
             settings_of(request),
@@ -199,7 +201,7 @@ async def signin(request: Request) -> Response:
     if not await limiter.test(settings.rate_limit_signin, "signin-ip", client_key(request)) or not await limiter.test(
         settings.rate_limit_signin, "signin-email", email_key
     ):
-        return too_many(request, "accounts/signin.html", values, next=next_url)
+        return too_many(request, "accounts/signin.html", values, settings.rate_limit_signin, next=next_url)
     try:
         account = await services.authenticate(values["email"], form.get("password", ""))
     except services.ServiceError as error:
@@ -238,7 +240,7 @@ async def reset_request(request: Request) -> Response:
     if await rate_limited(
         request, settings.rate_limit_reset, "reset", client_key(request), services.normalise_email(values["email"])
     ):
-        return too_many(request, "accounts/reset_request.html", values)
+        return too_many(request, "accounts/reset_request.html", values, settings.rate_limit_reset)
     try:
         email = await services.request_password_reset(settings, values["email"], i18n.current_language())
     except services.ServiceError as error:

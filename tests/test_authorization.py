@@ -1,0 +1,357 @@
+"""Who may do what: every route of the app, for every role, from one table.
+
+MATRIX has a line for each (method, route) of the app and says, for each role of tests.site.ROLES, what
+that person gets: "ok" (the page, 200, or the action done, 303), "signin" (303 to the sign-in page with
+the way back) or "forbidden" (the 403 page). Every line is driven over HTTP for every role, with the
+role's own session and a valid CSRF token, and a refused request must leave the database as it was.
+A test fails when a route of the app has no line in the table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Awaitable, Callable
+from urllib.parse import quote
+
+import httpx
+from starlette.routing import Mount
+from tortoise import connections
+
+from consult import security
+from consult.models import Account, AccountToken, Agency, AuditEntry, Role, RoleGrant, TokenPurpose
+from consult.queue import current_queue
+from tests.helpers import PASSWORD, csrf_from, model_tables, title_of
+from tests.site import ROLES, World, seed_world, session_cookie
+
+OK, SIGNIN, FORBIDDEN = "ok", "signin", "forbidden"
+
+EVERYONE = dict.fromkeys(ROLES, OK)
+SIGNED_IN = {**EVERYONE, "anonymous": SIGNIN}
+ADMINS = {"anonymous": SIGNIN, "citizen": FORBIDDEN, "official": FORBIDDEN, "other_official": FORBIDDEN, "moderator": FORBIDDEN, "admin": OK}
+AUDITORS = {**ADMINS, "moderator": OK}
+
+NEW_PASSWORD = "seven quiet harbour lanterns"
+# Each role browses from its own address, so per-address rate limits of one role do not touch another.
+ADDRESSES = {role: f"10.9.0.{i + 1}" for i, role in enumerate(ROLES)}
+
+
+# --- the seeded world, and how each request is built from it ----------------------------------------
+
+
+@dataclass
+class Scene:
+    """The seeded world plus an account that the administrators' actions are aimed at."""
+
+    app: object
+    world: World
+    target: Account
+    agencies: list[Agency] = field(default_factory=list)
+
+    @classmethod
+    async def build(cls, app, settings) -> "Scene":
+        world = await seed_world(settings)
+        target = await Account.create(
+            email="target@example.vn", display_name="Người được cấp quyền", password_hash="not a usable hash",
+            email_verified_at=datetime.now(timezone.utc),
+        )
+        return cls(app=app, world=world, target=target, agencies=world.agencies)
+
+    def account_id(self, role: str) -> int:
+        return self.world.accounts[role].id
+
+    async def fresh_token(self, purpose: TokenPurpose) -> str:
+        """A live single-use token of the world's unverified account, as the e-mail would carry it."""
+        token, digest = security.new_token()
+        unverified = await Account.get(email="new@example.vn")
+        await AccountToken.create(account=unverified, purpose=purpose, token_hash=digest, expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
+        return token
+
+    async def revocable_grant(self, role: str) -> tuple[int, int]:
+        """(account id, grant id) a role tries to remove: the administrator's own role for everyone but
+        the administrator, who removes a grant of the target account."""
+        if role == "admin":
+            grant, _ = await RoleGrant.get_or_create(account=self.target, role=Role.OFFICIAL, agency=self.agencies[1])
+            return self.target.id, grant.id
+        admin = self.world.accounts["admin"]
+        grant = await RoleGrant.get(account=admin, role=Role.ADMIN)
+        return admin.id, grant.id
+
+
+Request = Callable[[Scene, str], Awaitable[tuple[str, dict[str, str]]]]
+# (scene, role, response, the cookies the browser had before the request)
+Check = Callable[[Scene, str, httpx.Response, dict[str, str]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Access:
+    who: dict[str, str]  # role -> expected outcome
+    request: Request | None = None  # (path, form) for a role; default: the route's path, an empty form
+    done: Check | None = None  # what an allowed request must have changed
+    order: int = 0  # requests that replace the session run last, in this order
+    keeps_session: bool = False  # the browser carries on with the session this request gave it
+
+
+def fixed(path: str, form: dict[str, str] | None = None) -> Request:
+    async def build(scene: Scene, role: str) -> tuple[str, dict[str, str]]:
+        return path, dict(form or {})
+
+    return build
+
+
+def own_email(role: str) -> str:
+    return "citizen@example.vn" if role == "anonymous" else f"{role}@example.vn"
+
+
+async def signin_request(scene: Scene, role: str):
+    return "/account/signin", {"email": own_email(role), "password": PASSWORD, "next": "/account"}
+
+
+async def verify_request(scene: Scene, role: str):
+    return f"/account/verify/{await scene.fresh_token(TokenPurpose.VERIFY_EMAIL)}", {}
+
+
+async def reset_request_request(scene: Scene, role: str):
+    return "/account/reset", {"email": own_email(role)}
+
+
+async def reset_page_request(scene: Scene, role: str):
+    return f"/account/reset/{await scene.fresh_token(TokenPurpose.RESET_PASSWORD)}", {}
+
+
+async def reset_request(scene: Scene, role: str):
+    return f"/account/reset/{await scene.fresh_token(TokenPurpose.RESET_PASSWORD)}", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+
+
+async def admin_account_request(scene: Scene, role: str):
+    return f"/admin/accounts/{scene.account_id('official')}", {}
+
+
+async def grant_request(scene: Scene, role: str):
+    # Everyone but the administrator tries to make themselves an administrator.
+    if role in ("anonymous", "admin"):
+        return f"/admin/accounts/{scene.target.id}/roles", {"role": "moderator", "agency": ""}
+    return f"/admin/accounts/{scene.account_id(role)}/roles", {"role": "admin", "agency": ""}
+
+
+async def revoke_request(scene: Scene, role: str):
+    account_id, grant_id = await scene.revocable_grant(role)
+    return f"/admin/accounts/{account_id}/roles/revoke", {"grant": str(grant_id)}
+
+
+async def agency_created(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    agency = await Agency.get(slug="co-quan-kiem-tra")
+    assert await AuditEntry.filter(action="agency.create", target_id=str(agency.id), actor_id=scene.account_id(role)).exists()
+
+
+async def role_granted(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    assert await RoleGrant.filter(account=scene.target, role=Role.MODERATOR, granted_by_id=scene.account_id(role)).exists()
+
+
+async def role_revoked(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    assert not await RoleGrant.filter(account=scene.target, role=Role.OFFICIAL).exists()
+
+
+async def signed_up(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    if role == "anonymous":
+        assert await Account.filter(email="matrix-signup@example.vn").exists()
+    else:
+        assert response.headers["location"] == "/account", "a signed-in person is sent to their account"
+
+
+async def old_session_is_over(scene: Scene, role: str, cookies_before: dict[str, str]) -> None:
+    async with browser(scene.app, role, cookies_before) as client:
+        after = await client.get("/account")
+    assert after.status_code == 303, f"the session from before the request still works for {role}"
+
+
+async def password_changed(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    await old_session_is_over(scene, role, cookies_before)
+
+
+async def signed_out(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    if role != "anonymous":
+        await old_session_is_over(scene, role, cookies_before)
+
+
+async def profile_request(scene: Scene, role: str):
+    return "/account", {"display_name": f"Người {role}", "language": "en"}
+
+
+# (method, route path template) -> who gets what. One line per route and method of the app.
+MATRIX: dict[tuple[str, str], Access] = {
+    ("GET", "/"): Access(EVERYONE),
+    ("GET", "/accessibility"): Access(EVERYONE),
+    ("GET", "/privacy"): Access(EVERYONE),
+    ("POST", "/language"): Access(EVERYONE, fixed("/language", {"language": "en", "next": "/privacy"})),
+    ("GET", "/healthz"): Access(EVERYONE),
+    ("GET", "/account/signup"): Access(EVERYONE),
+    ("POST", "/account/signup"): Access(
+        EVERYONE,
+        fixed("/account/signup", {"email": "matrix-signup@example.vn", "display_name": "Người mới đăng ký", "password": NEW_PASSWORD, "consent": "yes"}),
+        done=signed_up,
+    ),
+    ("GET", "/account/check-email"): Access(EVERYONE),
+    ("POST", "/account/verify/resend"): Access(SIGNED_IN),
+    ("GET", "/account/verify/{token}"): Access(EVERYONE, verify_request),
+    ("POST", "/account/verify/{token}"): Access(EVERYONE, verify_request),
+    ("GET", "/account/signin"): Access(EVERYONE),
+    ("POST", "/account/signin"): Access(EVERYONE, signin_request),
+    ("POST", "/account/signout"): Access(EVERYONE, done=signed_out, order=2),
+    ("GET", "/account/reset"): Access(EVERYONE),
+    ("POST", "/account/reset"): Access(EVERYONE, reset_request_request),
+    ("GET", "/account/reset/{token}"): Access(EVERYONE, reset_page_request),
+    ("POST", "/account/reset/{token}"): Access(EVERYONE, reset_request),
+    ("GET", "/account"): Access(SIGNED_IN),
+    ("POST", "/account"): Access(SIGNED_IN, profile_request),
+    ("GET", "/account/password"): Access(SIGNED_IN),
+    ("POST", "/account/password"): Access(
+        SIGNED_IN,
+        fixed("/account/password", {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+        done=password_changed,
+        order=1,
+        keeps_session=True,  # the password change gives this browser a new session; sign-out uses it
+    ),
+    ("GET", "/admin"): Access(ADMINS),
+    ("POST", "/admin/agencies"): Access(
+        ADMINS, fixed("/admin/agencies", {"slug": "co-quan-kiem-tra", "name_vi": "Cơ quan kiểm tra", "name_en": "Testing Office"}), done=agency_created
+    ),
+    ("GET", "/admin/accounts"): Access(ADMINS),
+    ("GET", "/admin/accounts/{account_id:int}"): Access(ADMINS, admin_account_request),
+    ("POST", "/admin/accounts/{account_id:int}/roles"): Access(ADMINS, grant_request, done=role_granted),
+    ("POST", "/admin/accounts/{account_id:int}/roles/revoke"): Access(ADMINS, revoke_request, done=role_revoked),
+    ("GET", "/moderation/audit"): Access(AUDITORS),
+}
+
+
+# --- driving it -----------------------------------------------------------------------------------
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    """(method, path template) of every route of the app, HEAD left out, the static files mount excluded."""
+    pairs = set()
+    for route in app.routes:
+        if isinstance(route, Mount):
+            assert route.path == "/static", f"a mount other than /static hides routes from the matrix: {route.path}"
+            continue
+        pairs |= {(method, route.path) for method in route.methods if method != "HEAD"}
+    return pairs
+
+
+async def database_snapshot() -> dict[str, list[str]]:
+    """Every row of every table, to show that a refused request changed nothing."""
+    conn = connections.get("default")
+    snapshot = {}
+    for table in model_tables():
+        rows = await conn.execute_query_dict(f'SELECT * FROM "{table}"')
+        snapshot[table] = sorted(repr(sorted(row.items())) for row in rows)
+    return snapshot
+
+
+def changed_tables(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[str]:
+    return sorted(table for table in before.keys() | after.keys() if before.get(table) != after.get(table))
+
+
+async def settle_jobs(run_jobs) -> None:
+    """Lets queued jobs (mail delivery) finish, so that they do not change rows during a comparison."""
+    if (await current_queue().state()).get("queued"):
+        await run_jobs()
+
+
+@contextlib.asynccontextmanager
+async def browser(app, role: str, cookies: dict[str, str], base_url: str = "http://testserver"):
+    transport = httpx.ASGITransport(app=app, client=(ADDRESSES[role], 40000))
+    async with httpx.AsyncClient(transport=transport, base_url=base_url, headers={"Accept-Language": "en"}) as client:
+        for name, value in cookies.items():
+            # Where the server's own Set-Cookie lands (a host without a dot is "<host>.local" in a cookie
+            # jar), so that a new session replaces this one rather than sitting beside it.
+            client.cookies.set(name, value, domain=httpx.URL(base_url).host + ".local")
+        yield client
+
+
+def outcome_of(response: httpx.Response) -> str:
+    location = response.headers.get("location", "")
+    if response.status_code == 303 and location.startswith("/account/signin?next="):
+        return SIGNIN
+    if response.status_code == 403:
+        return FORBIDDEN
+    if response.status_code in (200, 303):
+        return OK
+    return f"HTTP {response.status_code}"
+
+
+async def csrf_token(client: httpx.AsyncClient) -> str:
+    """The browser's CSRF token, from the home page (every page carries it in its language form)."""
+    return csrf_from((await client.get("/")).text)
+
+
+def check_outcome(expected: str, response: httpx.Response, path: str) -> list[str]:
+    problems = []
+    got = outcome_of(response)
+    if got != expected:
+        return [f"expected {expected}, got {got} ({response.headers.get('location', '')})"]
+    if expected == SIGNIN and response.headers["location"] != f"/account/signin?next={quote(path, safe='/')}":
+        problems.append(f"sign-in redirect does not lead back: {response.headers['location']}")
+    if expected == FORBIDDEN and title_of(response.text) != "You do not have permission to see this page – Consult":
+        problems.append(f"not the 403 page: {title_of(response.text)!r}")
+    if expected == FORBIDDEN and "@example.vn" in response.text:
+        problems.append("the 403 page shows an e-mail address")
+    return problems
+
+
+async def drive_matrix(app, settings, run_jobs) -> list[tuple[str, str, str]]:
+    """Sends every line of MATRIX as every role; returns (method route, role, problem) for each mismatch."""
+    scene = await Scene.build(app, settings)
+    lines = sorted(MATRIX.items(), key=lambda item: item[1].order)
+    failures: list[tuple[str, str, str]] = []
+    checked = 0
+    for role in ROLES:
+        cookies = await session_cookie(app, role)
+        for (method, route), access in lines:
+            expected = access.who[role]
+            path, form = await (access.request or fixed(route))(scene, role)
+            async with browser(app, role, cookies) as client:
+                token = await csrf_token(client) if method == "POST" else ""
+                watch = method == "GET" or expected != OK
+                if watch:
+                    await settle_jobs(run_jobs)
+                    before = await database_snapshot()
+                if method == "GET":
+                    response = await client.get(path)
+                else:
+                    response = await client.request(method, path, data={**form, "csrf_token": token})
+                problems = check_outcome(expected, response, path)
+                if watch and not problems:
+                    changed = changed_tables(before, await database_snapshot())
+                    if changed:
+                        problems.append(f"{'a GET' if expected == OK else 'a refused request'} changed {changed}")
+                if expected == OK and access.done and not problems:
+                    try:
+                        await access.done(scene, role, response, cookies)
+                    except AssertionError as error:
+                        problems.append(f"the action was not done: {error}")
+                if access.keeps_session and role != "anonymous":
+                    cookies = dict(client.cookies)
+            failures += [(f"{method} {route}", role, problem) for problem in problems]
+            checked += 1
+    assert checked == len(MATRIX) * len(ROLES)
+    return failures
+
+
+def test_every_route_of_the_app_is_in_the_matrix(app):
+    routes = app_routes(app)
+    assert sorted(routes - MATRIX.keys()) == [], "add a line to MATRIX in tests/test_authorization.py for each new route"
+    assert sorted(MATRIX.keys() - routes) == [], "MATRIX names a route that no longer exists"
+    for key, access in MATRIX.items():
+        assert set(access.who) == set(ROLES), f"{key} must say what each of {ROLES} gets"
+        assert set(access.who.values()) <= {OK, SIGNIN, FORBIDDEN}, key
+
+
+async def test_every_route_for_every_role(app, settings, run_jobs):
+    failures = await drive_matrix(app, settings, run_jobs)
+    covered = len(MATRIX) * len(ROLES)
+    print(f"authorization matrix: {len(MATRIX)} routes x {len(ROLES)} roles = {covered} (route, role) pairs checked")
+    assert covered == len(app_routes(app)) * len(ROLES)
+    assert not failures, "\n".join(f"{route} as {role}: {problem}" for route, role, problem in failures)
+
