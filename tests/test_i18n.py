@@ -57,3 +57,14 @@ async def test_times_are_shown_in_the_site_time_zone(client, mailbox):
     await post_form(client, "/language", {"language": "en", "next": "/"}, page="/")
     page = await client.get("/moderation/audit")
     assert "3/2/26, 3:30 AM" in text_of(page.text)
+
+
+async def test_the_language_chosen_in_the_profile_stays_after_signing_out(client, mailbox):
+    await make_account(client, mailbox, "stay@example.vn")
+    await post_form(client, "/language", {"language": "en", "next": "/account"}, page="/account")
+    await post_form(client, "/account", {"display_name": "Stay", "language": "vi"})
+    signed_out = await post_form(client, "/account/signout", {}, page="/account")
+    assert signed_out.status_code == 303
+    home = await client.get("/")
+    assert '<html lang="vi">' in home.text
+    assert "Bạn đã đăng xuất." in text_of(home.text)

@@ -108,10 +108,15 @@ async def change_language(request: Request) -> Response:
     account = account_of(request)
     if account is not None:
         await services.set_language(account.id, language)
-    response = redirect(safe_next(form.get("next")))
-    response.set_cookie(
-        LANG_COOKIE, language, max_age=365 * 86400, httponly=True, samesite="lax", secure=settings_of(request).https_only
-    )
+    return remember_language(request, redirect(safe_next(form.get("next"))), language)
+
+
+def remember_language(request: Request, response: Response, language: str | None) -> Response:
+    """The language cookie follows the account's choice, so the site keeps it after signing out."""
+    if language in i18n.LANGUAGES:
+        response.set_cookie(
+            LANG_COOKIE, language, max_age=365 * 86400, httponly=True, samesite="lax", secure=settings_of(request).https_only
+        )
     return response
 
 
@@ -212,7 +217,7 @@ async def signin(request: Request) -> Response:
     if account.language in i18n.LANGUAGES:
         i18n.set_language(account.language)
     flash(request, _("You are signed in."))
-    return redirect(next_url)
+    return remember_language(request, redirect(next_url), account.language)
 
 
 def start_session(request: Request, account_id: int, session_version: int) -> None:
@@ -281,7 +286,7 @@ async def profile(request: Request) -> Response:
         return form_page(request, "accounts/profile.html", values, error, profile=profile_row)
     i18n.set_language(values["language"])
     flash(request, _("Your profile has been saved."))
-    return redirect("/account")
+    return remember_language(request, redirect("/account"), values["language"])
 
 
 async def change_password(request: Request) -> Response:
