@@ -1,0 +1,1 @@
+"""Text handling: sanitizing (the only place that imports bleach) and Markdown."""
