@@ -34,6 +34,9 @@ QUEUE_BACKEND = "arq" if ENV_SETTINGS.test_redis_url else "in-process"
 # Tests that only make sense with the production services are not collected without them, rather
 # than skipped (in CI the second run sets both, and .ci/run fails if either is unreachable).
 collect_ignore = [] if (BACKEND, QUEUE_BACKEND) == ("postgres", "arq") else ["test_worker_process.py"]
+# The screenshot command always makes its own SQLite database: running it again on PostgreSQL adds nothing.
+if BACKEND != "sqlite":
+    collect_ignore.append("test_screenshots.py")
 
 
 def pytest_report_header(config):

@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
-from tests.conftest import BACKEND, ENV_SETTINGS, ROOT, missing
+from tests.conftest import ENV_SETTINGS, ROOT, missing
 from tests.screenshots import LANGUAGES, WIDTHS, file_name
 from tests.site import PAGES
 
@@ -26,7 +25,6 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 # The command makes its own SQLite database whatever the suite runs on: once, in the SQLite run, is enough.
-@pytest.mark.skipif(BACKEND != "sqlite", reason="the screenshot command always uses its own SQLite database")
 def test_screenshot_command_saves_every_page(tmp_path):
     if not Path(ENV_SETTINGS.test_browser).exists():
         missing(f"Chromium not found at {ENV_SETTINGS.test_browser} (apt-get install chromium)")
