@@ -8,17 +8,13 @@ from datetime import datetime, timedelta, timezone
 from arq.cron import cron
 from arq.worker import Retry
 
-from consult import mail
+from consult import mail, services
 from consult.models import AccountToken
 from consult.queue import enqueue
 
 log = logging.getLogger("consult.jobs")
 
 RETRY_DELAYS = (5, 30, 120, 600)
-
-
-def send_mail_job_id(mail_id: int) -> str:
-    return f"send_mail:{mail_id}"
 
 
 async def send_mail(ctx: dict, mail_id: int) -> str:
@@ -40,7 +36,7 @@ async def sweep_outbox(ctx: dict) -> int:
     """Re-enqueue mails that no job has sent (the queue was down, or a worker died)."""
     ids = await mail.unsent_ids(older_than_seconds=60)
     for mail_id in ids:
-        await enqueue("send_mail", mail_id, _job_id=send_mail_job_id(mail_id))
+        await enqueue("send_mail", mail_id, _job_id=mail.send_mail_job_id(mail_id))
     return len(ids)
 
 
@@ -49,8 +45,14 @@ async def purge_expired_tokens(ctx: dict) -> int:
     return await AccountToken.filter(expires_at__lt=cutoff).delete()
 
 
-FUNCTIONS = [send_mail, sweep_outbox, purge_expired_tokens]
+async def advance_consultations(ctx: dict) -> dict[str, list[int]]:
+    """Opens and closes consultations at their stored times (reads the database; safe to run twice)."""
+    return await services.advance_lifecycle()
+
+
+FUNCTIONS = [send_mail, sweep_outbox, purge_expired_tokens, advance_consultations]
 CRON_JOBS = [
+    cron(advance_consultations, second={0}, run_at_startup=True),
     cron(sweep_outbox, second={7}, run_at_startup=True),
     cron(purge_expired_tokens, hour={3}, minute={17}, second={0}),
 ]

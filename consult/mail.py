@@ -43,6 +43,10 @@ def _mail_env() -> jinja2.Environment:
     return env
 
 
+def send_mail_job_id(mail_id: int) -> str:
+    return f"send_mail:{mail_id}"
+
+
 def render_mail(template: str, language: str, context: dict[str, Any]) -> tuple[str, str]:
     """(subject, body) of templates/mail/<template>.txt; its first line is the subject."""
     token = i18n.set_language(language)

@@ -33,6 +33,11 @@ class ConsultationStatus(str, Enum):
     ARCHIVED = "archived"
 
 
+class ModerationMode(str, Enum):
+    PRE = "pre"  # nothing is public until a moderator approves it
+    POST = "post"  # public once automatic screening passes
+
+
 class ConsultationKind(str, Enum):
     POLICY = "policy"
     LEGAL_TEXT = "legal_text"
@@ -163,12 +168,16 @@ class Consultation(Model):
     kind = fields.CharEnumField(ConsultationKind, max_length=20)
     language = fields.CharField(max_length=5)
     status = fields.CharEnumField(ConsultationStatus, max_length=20, default=ConsultationStatus.DRAFT)
+    # db_default, so that adding the column fills the rows already there.
+    moderation_mode = fields.CharEnumField(ModerationMode, max_length=10, default=ModerationMode.POST, db_default=ModerationMode.POST.value)
     opens_at = fields.DatetimeField(null=True)
     closes_at = fields.DatetimeField(null=True)
+    opened_at = fields.DatetimeField(null=True)  # when it actually opened and closed, which the log also says
+    closed_at = fields.DatetimeField(null=True)
     created_by = fields.ForeignKeyField("models.Account", related_name=False, null=True, on_delete=fields.SET_NULL)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "consultation"
-        indexes = (("status", "closes_at"),)
+        indexes = (("status", "closes_at"), ("status", "opens_at"))

@@ -14,21 +14,23 @@ from tortoise.transactions import in_transaction
 
 from consult import mail, security
 from consult.i18n import LANGUAGES, gettext as _
-from consult.jobs import send_mail_job_id
 from consult.models import (
     Account,
     AccountToken,
     Agency,
     AuditEntry,
     Consent,
+    Consultation,
+    ConsultationStatus,
     OutboxMail,
     Role,
     RoleGrant,
     TokenPurpose,
 )
-from consult.permissions import Principal, can_administer
+from consult.permissions import Principal, can_act_for_agency, can_administer
 from consult.queue import enqueue
 from consult.settings import Settings
+from consult.text.sanitize import plain_text
 
 PRIVACY_NOTICE_VERSION = "2026-11"
 EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
@@ -137,7 +139,7 @@ async def _queue_verification(settings: Settings, account: Account, language: st
 
 async def _send_after_commit(mail_ids: list[int]) -> None:
     for mail_id in mail_ids:
-        await enqueue("send_mail", mail_id, _job_id=send_mail_job_id(mail_id))
+        await enqueue("send_mail", mail_id, _job_id=mail.send_mail_job_id(mail_id))
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -402,3 +404,106 @@ async def create_admin(settings: Settings, *, email: str, display_name: str, pas
         if created:
             await _audit(None, "role.grant", "account", account.id, role=Role.ADMIN.value, via="command line")
     return account
+
+
+# --- consultation lifecycle: draft -> scheduled -> open -> closed -----------------------------
+
+
+def _require_agency_staff(actor: Principal | None, consultation: Consultation) -> None:
+    if not can_act_for_agency(actor, consultation.agency_id):
+        raise PermissionDenied()
+
+
+async def _consultation_for(actor: Principal | None, consultation_id: int) -> Consultation:
+    consultation = await Consultation.get_or_none(id=consultation_id)
+    if consultation is None:
+        raise ServiceError({"": _("This consultation does not exist")}, 404)
+    _require_agency_staff(actor, consultation)
+    return consultation
+
+
+async def publish(actor: Principal | None, consultation_id: int, *, opens_at: datetime | None, closes_at: datetime | None) -> Consultation:
+    """Publish a draft now (opens_at empty or past) or schedule it; the cron job opens it on time."""
+    consultation = await _consultation_for(actor, consultation_id)
+    v = Validator({})
+    moment = now()
+    if consultation.status is not ConsultationStatus.DRAFT:
+        v.fail("", _("Only a draft can be published"))
+    if closes_at is None:
+        v.fail("closes_at", _("Enter the closing date and time"))
+    else:
+        starts = opens_at if opens_at and opens_at > moment else moment
+        if closes_at <= starts:
+            v.fail("closes_at", _("The closing time must be after the opening time"))
+    v.raise_if_any()
+    opens_now = opens_at is None or opens_at <= moment
+    async with in_transaction():
+        changed = await Consultation.filter(id=consultation.id, status=ConsultationStatus.DRAFT).update(
+            status=ConsultationStatus.OPEN if opens_now else ConsultationStatus.SCHEDULED,
+            opens_at=moment if opens_now else opens_at,
+            opened_at=moment if opens_now else None,
+            closes_at=closes_at,
+        )
+        if not changed:
+            raise ServiceError({"": _("Only a draft can be published")})
+        await _audit(actor, "consultation.open" if opens_now else "consultation.schedule", "consultation", consultation.id,
+                     opens_at=(moment if opens_now else opens_at).isoformat(), closes_at=closes_at.isoformat())
+    return await Consultation.get(id=consultation.id)
+
+
+async def extend_deadline(actor: Principal | None, consultation_id: int, *, closes_at: datetime | None, reason: str) -> Consultation:
+    consultation = await _consultation_for(actor, consultation_id)
+    v = Validator({})
+    reason = v.require("reason", plain_text(reason), _("Say why the deadline is extended; followers are told"))
+    if consultation.status not in (ConsultationStatus.SCHEDULED, ConsultationStatus.OPEN):
+        v.fail("", _("Only a scheduled or open consultation can be extended"))
+    elif closes_at is None or consultation.closes_at is None or closes_at <= consultation.closes_at:
+        v.fail("closes_at", _("The new closing time must be later than the current one"))
+    v.raise_if_any()
+    async with in_transaction():
+        changed = await Consultation.filter(id=consultation.id, status=consultation.status, closes_at=consultation.closes_at).update(closes_at=closes_at)
+        if not changed:
+            raise ServiceError({"": _("The consultation changed meanwhile; reload the page and try again")}, 409)
+        await _audit(actor, "consultation.extend", "consultation", consultation.id,
+                     old_closes_at=consultation.closes_at.isoformat(), closes_at=closes_at.isoformat(), reason=reason)
+    return await Consultation.get(id=consultation.id)
+
+
+async def close_early(actor: Principal | None, consultation_id: int, *, reason: str) -> Consultation:
+    consultation = await _consultation_for(actor, consultation_id)
+    v = Validator({})
+    reason = v.require("reason", plain_text(reason), _("Say why the consultation closes early; followers are told"))
+    if consultation.status is not ConsultationStatus.OPEN:
+        v.fail("", _("Only an open consultation can be closed"))
+    v.raise_if_any()
+    moment = now()
+    async with in_transaction():
+        changed = await Consultation.filter(id=consultation.id, status=ConsultationStatus.OPEN).update(
+            status=ConsultationStatus.CLOSED, closed_at=moment, closes_at=moment
+        )
+        if not changed:
+            raise ServiceError({"": _("Only an open consultation can be closed")})
+        await _audit(actor, "consultation.close", "consultation", consultation.id, reason=reason, early=True)
+    return await Consultation.get(id=consultation.id)
+
+
+async def advance_lifecycle(when: datetime | None = None) -> dict[str, list[int]]:
+    """Open what is due to open and close what is due to close, by the stored times.
+
+    Each change is a conditional update, so two runs at once (two workers, or a retry) change each
+    consultation once, and only the run that made the change writes the audit entry."""
+    moment = when or now()
+    result: dict[str, list[int]] = {"opened": [], "closed": []}
+    steps = (
+        ("opened", ConsultationStatus.SCHEDULED, ConsultationStatus.OPEN, "opens_at", "opened_at", "consultation.open"),
+        ("closed", ConsultationStatus.OPEN, ConsultationStatus.CLOSED, "closes_at", "closed_at", "consultation.close"),
+    )
+    for key, before, after, due_field, stamp_field, action in steps:
+        due = await Consultation.filter(status=before, **{f"{due_field}__lte": moment}).order_by("id").values_list("id", flat=True)
+        for consultation_id in due:
+            async with in_transaction():
+                changed = await Consultation.filter(id=consultation_id, status=before).update(status=after, **{stamp_field: moment})
+                if changed:
+                    await _audit(None, action, "consultation", consultation_id, at=moment.isoformat(), by="schedule")
+                    result[key].append(consultation_id)
+    return result

@@ -1,12 +1,16 @@
 """Run as a separate process (Tortoise keeps global state): builds a database either by applying the
 migrations or by generating the schema from the models, then prints its schema as JSON.
 
-    python -m tests.schema_tool migrate|generate DB_URL
+    python -m tests.schema_tool migrate|generate|upgrade DB_URL
+
+"upgrade" applies each migration in turn with demo data loaded after the first one, as a site that
+already holds data would go through them.
 """
 
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from tortoise import Tortoise, connections
 
@@ -60,8 +64,44 @@ async def describe(url: str) -> dict:
     return schema
 
 
+def placeholders(url: str, count: int) -> list[str]:
+    return ["?"] * count if url.startswith("sqlite") else [f"${i}" for i in range(1, count + 1)]
+
+
+async def upgrade_with_data(url: str) -> None:
+    from tortoise.migrations.api import migrate as tortoise_migrate
+
+    from consult import demo
+
+    names = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "migrations").glob("0*.py"))
+    await tortoise_migrate(config=db.tortoise_config(url), target=f"models.{names[0]}")
+    await Tortoise.close_connections()
+    # Rows are written with the columns of the first migration (the models may be ahead of it).
+    await Tortoise.init(config=db.tortoise_config(url))
+    conn = connections.get("default")
+    for slug, name_vi, name_en in demo.AGENCIES:
+        sql = "INSERT INTO agency (slug, name_vi, name_en, created_at) VALUES ({}, {}, {}, CURRENT_TIMESTAMP)"
+        await conn.execute_query(sql.format(*placeholders(url, 3)), [slug, name_vi, name_en])
+    for item in demo.CONSULTATIONS:
+        sql = (
+            "INSERT INTO consultation (agency_id, slug, title, summary, kind, language, status, created_at, updated_at) "
+            "VALUES ((SELECT id FROM agency WHERE slug = {}), {}, {}, {}, {}, {}, {}, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+        values = [item["agency"], item["slug"], item["title"], item["summary"], item["kind"].value, item["language"], item["status"].value]
+        await conn.execute_query(sql.format(*placeholders(url, 7)), values)
+    await Tortoise.close_connections()
+    for name in names[1:]:
+        await tortoise_migrate(config=db.tortoise_config(url), target=f"models.{name}")
+        await Tortoise.close_connections()
+
+
 async def main(mode: str, url: str) -> None:
-    if mode == "migrate":
+    if mode == "upgrade":
+        await upgrade_with_data(url)
+        await Tortoise.init(config=db.tortoise_config(url))
+        for table in ("tortoise_migrations",):
+            await connections.get("default").execute_script(f'DROP TABLE IF EXISTS "{table}"')
+    elif mode == "migrate":
         await db.migrate(url)
         await Tortoise.init(config=db.tortoise_config(url))
         for table in ("tortoise_migrations",):

@@ -119,7 +119,7 @@ def test_worker_settings_hold_every_job_and_cron_job():
 
 async def test_mail_is_sent_once_even_if_enqueued_twice(app, settings, run_jobs):
     outbox = await mail.queue_mail("a@example.vn", "account_exists", "en", {"site": "Consult", "base_url": "http://x"})
-    await enqueue("send_mail", outbox.id, _job_id=jobs.send_mail_job_id(outbox.id))
+    await enqueue("send_mail", outbox.id, _job_id=mail.send_mail_job_id(outbox.id))
     await enqueue("send_mail", outbox.id)  # a second prompt, without the job id
     await run_jobs()
     files = list(settings.mail_path.glob("*.eml"))

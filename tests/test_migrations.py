@@ -1,4 +1,5 @@
-"""Applying the migrations to an empty database gives exactly the schema the models describe.
+"""Applying the migrations to an empty database, or one by one to a database holding data, gives exactly
+the schema the models describe.
 
 It runs on the suite's database server: SQLite by default, PostgreSQL when the suite runs on it."""
 
@@ -23,20 +24,22 @@ def schema(mode: str, url: str) -> dict:
 
 
 async def test_migrations_give_the_same_schema_as_the_models(tmp_path):
+    modes = ("migrate", "generate", "upgrade")
     if BACKEND == "sqlite":
-        migrated = schema("migrate", f"sqlite://{tmp_path / 'migrated.sqlite3'}")
-        generated = schema("generate", f"sqlite://{tmp_path / 'generated.sqlite3'}")
+        found = {mode: schema(mode, f"sqlite://{tmp_path / (mode + '.sqlite3')}") for mode in modes}
     else:
-        names = [f"consult_schema_{secrets.token_hex(3)}_{mode}" for mode in ("m", "g")]
-        urls = [await helpers.create_postgres_database(ENV_SETTINGS.test_database_url, name) for name in names]
+        names = {mode: f"consult_schema_{secrets.token_hex(3)}_{mode}" for mode in modes}
         try:
-            migrated = schema("migrate", urls[0])
-            generated = schema("generate", urls[1])
+            found = {}
+            for mode, name in names.items():
+                found[mode] = schema(mode, await helpers.create_postgres_database(ENV_SETTINGS.test_database_url, name))
         finally:
-            for name in names:
+            for name in names.values():
                 await helpers.drop_postgres_database(ENV_SETTINGS.test_database_url, name)
-    assert "account" in migrated and "outbox_mail" in migrated
-    assert migrated == generated
+    assert "account" in found["migrate"] and "outbox_mail" in found["migrate"]
+    assert found["migrate"] == found["generate"]
+    # A site with data goes through every migration to the same schema.
+    assert found["upgrade"] == found["generate"]
 
 
 def test_no_model_change_lacks_a_migration(tmp_path):

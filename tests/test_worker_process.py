@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 from consult import mail
-from consult.jobs import send_mail_job_id
 from consult.models import OutboxMail
 from consult.queue import enqueue
 
@@ -18,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def test_worker_process_delivers_queued_mail(app, settings):
     outbox = await mail.queue_mail("worker@example.vn", "account_exists", "vi", {"site": "Consult", "base_url": "http://x"})
-    await enqueue("send_mail", outbox.id, _job_id=send_mail_job_id(outbox.id))
+    await enqueue("send_mail", outbox.id, _job_id=mail.send_mail_job_id(outbox.id))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSULT_")}
     env.update(
         {
