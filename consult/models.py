@@ -181,3 +181,22 @@ class Consultation(Model):
     class Meta:
         table = "consultation"
         indexes = (("status", "closes_at"), ("status", "opens_at"))
+
+
+class Article(Model):
+    # One part of a draft, in order: an article (điều) or a section, its text as Markdown and as the
+    # sanitized HTML made from it when saved.
+
+    id = fields.IntField(primary_key=True)
+    consultation = fields.ForeignKeyField("models.Consultation", related_name="articles", on_delete=fields.CASCADE)
+    position = fields.IntField()
+    label = fields.CharField(max_length=40)  # "Điều 1", "Article 1", "Chương I"
+    title = fields.CharField(max_length=300, default="")
+    body_markdown = fields.TextField(default="")
+    body_html = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "article"
+        indexes = (("consultation_id", "position"),)

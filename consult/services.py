@@ -5,6 +5,7 @@ language."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -18,10 +19,13 @@ from consult.models import (
     Account,
     AccountToken,
     Agency,
+    Article,
     AuditEntry,
     Consent,
     Consultation,
+    ConsultationKind,
     ConsultationStatus,
+    ModerationMode,
     OutboxMail,
     Role,
     RoleGrant,
@@ -30,7 +34,7 @@ from consult.models import (
 from consult.permissions import Principal, can_act_for_agency, can_administer
 from consult.queue import enqueue
 from consult.settings import Settings
-from consult.text.sanitize import plain_text
+from consult.text.sanitize import markdown_to_html, plain_text
 
 PRIVACY_NOTICE_VERSION = "2026-11"
 EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
@@ -507,3 +511,161 @@ async def advance_lifecycle(when: datetime | None = None) -> dict[str, list[int]
                     await _audit(None, action, "consultation", consultation_id, at=moment.isoformat(), by="schedule")
                     result[key].append(consultation_id)
     return result
+
+
+# --- drafts: officials write a consultation and its articles before it opens -------------------
+
+EDITABLE = (ConsultationStatus.DRAFT, ConsultationStatus.SCHEDULED)
+MAX_TITLE = 300
+MAX_SUMMARY = 3000
+MAX_ARTICLE = 100_000
+
+
+def slugify(text: str) -> str:
+    """An address part from a title, Vietnamese letters without their marks: "Luật Đất đai" -> "luat-dat-dai"."""
+    text = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:100].strip("-") or "tham-van"
+
+
+async def _unique_slug(title: str) -> str:
+    base = slugify(title)
+    taken = set(await Consultation.filter(slug__startswith=base).values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def _check_draft_fields(v: Validator, *, title: str, summary: str, kind: str, language: str, moderation_mode: str) -> dict[str, Any]:
+    title = plain_text(title)
+    summary = plain_text(summary)
+    if not title:
+        v.fail("title", _("Enter a title"))
+    elif len(title) > MAX_TITLE:
+        v.fail("title", _("The title must be %(max)s characters or fewer", max=MAX_TITLE))
+    if not summary:
+        v.fail("summary", _("Enter a summary"))
+    elif len(summary) > MAX_SUMMARY:
+        v.fail("summary", _("The summary must be %(max)s characters or fewer", max=MAX_SUMMARY))
+    if kind not in {k.value for k in ConsultationKind}:
+        v.fail("kind", _("Choose the kind of consultation"))
+    if language not in LANGUAGES:
+        v.fail("language", _("Choose a language"))
+    if moderation_mode not in {m.value for m in ModerationMode}:
+        v.fail("moderation_mode", _("Choose how comments are moderated"))
+    return {"title": title, "summary": summary, "kind": kind, "language": language, "moderation_mode": moderation_mode}
+
+
+async def create_draft(
+    actor: Principal | None, *, agency_id: int | None, title: str, summary: str, kind: str, language: str, moderation_mode: str
+) -> Consultation:
+    if actor is None or not (actor.is_admin or actor.agency_ids):
+        raise PermissionDenied()
+    v = Validator({})
+    values = _check_draft_fields(v, title=title, summary=summary, kind=kind, language=language, moderation_mode=moderation_mode)
+    agency = await Agency.get_or_none(id=agency_id) if agency_id else None
+    if agency is None:
+        v.fail("agency", _("Choose the agency that runs the consultation"))
+    elif not can_act_for_agency(actor, agency.id):
+        raise PermissionDenied()
+    v.raise_if_any()
+    async with in_transaction():
+        consultation = await Consultation.create(
+            agency=agency, slug=await _unique_slug(values["title"]), created_by_id=actor.id, **values
+        )
+        await _audit(actor, "consultation.create", "consultation", consultation.id, title=values["title"])
+    return consultation
+
+
+async def _editable(actor: Principal | None, consultation_id: int) -> Consultation:
+    consultation = await _consultation_for(actor, consultation_id)
+    if consultation.status not in EDITABLE:
+        # Once people have read and commented, the text they answered must stay as it was.
+        raise ServiceError({"": _("The text cannot be changed after the consultation has opened")}, 409)
+    return consultation
+
+
+async def update_draft(
+    actor: Principal | None, consultation_id: int, *, title: str, summary: str, kind: str, language: str, moderation_mode: str
+) -> Consultation:
+    consultation = await _editable(actor, consultation_id)
+    v = Validator({})
+    values = _check_draft_fields(v, title=title, summary=summary, kind=kind, language=language, moderation_mode=moderation_mode)
+    v.raise_if_any()
+    async with in_transaction():
+        changed = await Consultation.filter(id=consultation.id, status__in=EDITABLE).update(**values)
+        if not changed:
+            raise ServiceError({"": _("The text cannot be changed after the consultation has opened")}, 409)
+        await _audit(actor, "consultation.update", "consultation", consultation.id)
+    return await Consultation.get(id=consultation.id)
+
+
+def _check_article(v: Validator, *, label: str, title: str, body: str) -> dict[str, str]:
+    label, title, body = plain_text(label), plain_text(title), plain_text(body)
+    if not label:
+        v.fail("label", _("Enter the article's number or label, for example Điều 1"))
+    elif len(label) > 40:
+        v.fail("label", _("The label must be 40 characters or fewer"))
+    if len(title) > MAX_TITLE:
+        v.fail("title", _("The title must be %(max)s characters or fewer", max=MAX_TITLE))
+    if not body:
+        v.fail("body", _("Enter the text of the article"))
+    elif len(body) > MAX_ARTICLE:
+        v.fail("body", _("The text must be %(max)s characters or fewer", max=MAX_ARTICLE))
+    return {"label": label, "title": title, "body_markdown": body, "body_html": markdown_to_html(body) if body else ""}
+
+
+async def add_article(actor: Principal | None, consultation_id: int, *, label: str, title: str, body: str) -> Article:
+    consultation = await _editable(actor, consultation_id)
+    v = Validator({})
+    values = _check_article(v, label=label, title=title, body=body)
+    v.raise_if_any()
+    async with in_transaction():
+        last = await Article.filter(consultation_id=consultation.id).order_by("-position").limit(1).values_list("position", flat=True)
+        article = await Article.create(consultation_id=consultation.id, position=(last[0] if last else 0) + 1, **values)
+        await _audit(actor, "article.add", "consultation", consultation.id, article=article.id, label=values["label"])
+    return article
+
+
+async def _article_for(actor: Principal | None, article_id: int) -> Article:
+    article = await Article.get_or_none(id=article_id)
+    if article is None:
+        raise ServiceError({"": _("This article does not exist")}, 404)
+    await _editable(actor, article.consultation_id)
+    return article
+
+
+async def update_article(actor: Principal | None, article_id: int, *, label: str, title: str, body: str) -> Article:
+    article = await _article_for(actor, article_id)
+    v = Validator({})
+    values = _check_article(v, label=label, title=title, body=body)
+    v.raise_if_any()
+    async with in_transaction():
+        await Article.filter(id=article.id).update(**values)
+        await _audit(actor, "article.update", "consultation", article.consultation_id, article=article.id)
+    return await Article.get(id=article.id)
+
+
+async def remove_article(actor: Principal | None, article_id: int) -> None:
+    article = await _article_for(actor, article_id)
+    async with in_transaction():
+        await article.delete()
+        await _audit(actor, "article.remove", "consultation", article.consultation_id, article=article.id, label=article.label)
+
+
+async def move_article(actor: Principal | None, article_id: int, step: int) -> None:
+    """Swap an article with its neighbour above (step -1) or below (step +1)."""
+    article = await _article_for(actor, article_id)
+    siblings = Article.filter(consultation_id=article.consultation_id)
+    neighbour = await (
+        siblings.filter(position__lt=article.position).order_by("-position") if step < 0 else siblings.filter(position__gt=article.position).order_by("position")
+    ).first()
+    if neighbour is None:
+        return
+    async with in_transaction():
+        await Article.filter(id=article.id).update(position=neighbour.position)
+        await Article.filter(id=neighbour.id).update(position=article.position)
+        await _audit(actor, "article.move", "consultation", article.consultation_id, article=article.id, step=step)
