@@ -110,5 +110,17 @@ class Formatter:
             return ""
         return dates.format_date(self.local(value).date(), fmt, locale=current_language())
 
+    def input_value(self, value: dt.datetime | None) -> str:
+        """A stored time as a datetime-local field shows it, in the site's time zone."""
+        return self.local(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+    def parse_input(self, text: str) -> dt.datetime | None:
+        """A datetime-local field's value, read in the site's time zone, as UTC; None when empty.
+        Raises ValueError when it is not a date and time."""
+        text = (text or "").strip()
+        if not text:
+            return None
+        return dt.datetime.fromisoformat(text).replace(tzinfo=self.tz).astimezone(dt.timezone.utc)
+
     def number(self, value: int | float) -> str:
         return numbers.format_decimal(value, locale=current_language())

@@ -7,7 +7,7 @@ from typing import Any
 
 from tortoise.expressions import Q
 
-from consult.models import Account, Agency, AuditEntry, Consultation, ConsultationStatus, Role, RoleGrant
+from consult.models import Account, Agency, Article, AuditEntry, Consultation, ConsultationStatus, Role, RoleGrant
 from consult.permissions import Principal
 
 PAGE_SIZE = 50
@@ -126,3 +126,34 @@ async def audit_page(cursor: str | None = None, limit: int = PAGE_SIZE) -> Page:
     )
     next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else None
     return Page(rows[:limit], next_cursor)
+
+
+async def managed_consultations(account: Principal, limit: int = 200) -> list[dict[str, Any]]:
+    """The consultations an official may manage (all of them for an administrator), newest first."""
+    query = Consultation.all() if account.is_admin else Consultation.filter(agency_id__in=list(account.agency_ids))
+    return await query.order_by("-id").limit(limit).values(
+        "id", "title", "status", "language", "opens_at", "closes_at", "agency_id", "agency__name_vi", "agency__name_en"
+    )
+
+
+async def consultation_for_editing(consultation_id: int) -> dict[str, Any] | None:
+    if not 0 < consultation_id < MAX_ID:
+        return None
+    rows = await Consultation.filter(id=consultation_id).values(
+        "id", "slug", "title", "summary", "kind", "language", "moderation_mode", "status", "opens_at", "closes_at",
+        "agency_id", "agency__name_vi", "agency__name_en",
+    )
+    if not rows:
+        return None
+    consultation = rows[0]
+    consultation["articles"] = await Article.filter(consultation_id=consultation_id).order_by("position").values(
+        "id", "position", "label", "title", "body_markdown", "body_html"
+    )
+    return consultation
+
+
+async def article_for_editing(article_id: int) -> dict[str, Any] | None:
+    if not 0 < article_id < MAX_ID:
+        return None
+    rows = await Article.filter(id=article_id).values("id", "consultation_id", "label", "title", "body_markdown", "consultation__title", "consultation__agency_id")
+    return rows[0] if rows else None

@@ -7,6 +7,8 @@ all iterate over it; a test fails when a GET route of the app has no line here.
 
 from __future__ import annotations
 
+import secrets
+
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -14,7 +16,10 @@ from typing import Callable
 import httpx
 
 from consult import demo, security
-from consult.models import Account, AccountToken, Agency, AuditEntry, Role, RoleGrant, TokenPurpose
+from consult.models import (
+    Account, AccountToken, Agency, Article, AuditEntry, Consultation, ConsultationKind, ConsultationStatus, Role, RoleGrant, TokenPurpose,
+)
+from consult.text.sanitize import markdown_to_html
 from tests.helpers import PASSWORD, sign_in
 
 # Roles as the tests name them; "official" is an official of the world's first agency.
@@ -29,6 +34,9 @@ class World:
     agencies: list[Agency] = field(default_factory=list)
     verify_token: str = ""
     reset_token: str = ""
+    draft_id: int = 0  # a draft of the first agency, with one article
+    article_id: int = 0
+    open_id: int = 0  # an open consultation of the first agency
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,12 @@ PAGES: list[SitePage] = [
     SitePage("accounts and roles", "/admin/accounts", role="admin"),
     SitePage("one account", "/admin/accounts/{account_id:int}", role="admin", path=lambda w: f"/admin/accounts/{w.accounts['official'].id}"),
     SitePage("audit log", "/moderation/audit", role="moderator"),
+    SitePage("manage consultations", "/manage", role="official"),
+    SitePage("create a consultation", "/manage/new", role="official"),
+    SitePage("edit a draft", "/manage/{consultation_id:int}", role="official", path=lambda w: f"/manage/{w.draft_id}"),
+    SitePage("manage an open consultation", "/manage/{consultation_id:int}", role="official", path=lambda w: f"/manage/{w.open_id}"),
+    SitePage("preview a draft", "/manage/{consultation_id:int}/preview", role="official", path=lambda w: f"/manage/{w.draft_id}/preview"),
+    SitePage("edit an article", "/manage/articles/{article_id:int}", role="official", path=lambda w: f"/manage/articles/{w.article_id}"),
     SitePage("page not found", None, path="/no-such-page", status=404),
     SitePage("no permission", None, role="citizen", path="/admin", status=403),
 ]
@@ -96,8 +110,21 @@ async def seed_world(settings) -> World:
         token, digest = security.new_token()
         await AccountToken.create(account=unverified, purpose=purpose, token_hash=digest, expires_at=now + timedelta(hours=1))
         setattr(world, attribute, token)
+    world.draft_id, world.article_id = await new_draft(world.agencies[0].id)
+    world.open_id = await Consultation.filter(agency_id=world.agencies[0].id, status=ConsultationStatus.OPEN).order_by("id").first().values_list("id", flat=True)
     await AuditEntry.create(actor=world.accounts["admin"], action="role.grant", target_type="account", target_id=str(world.accounts["official"].id), detail={"role": "official"})
     return world
+
+
+async def new_draft(agency_id: int, title: str = "Dự thảo Nghị định về dữ liệu mở") -> tuple[int, int]:
+    """A draft with one article: (consultation id, article id)."""
+    draft = await Consultation.create(
+        agency_id=agency_id, slug=f"draft-{secrets.token_hex(4)}", title=title, summary="Tóm tắt dự thảo để lấy ý kiến.",
+        kind=ConsultationKind.LEGAL_TEXT, language="vi",
+    )
+    article = await Article.create(consultation=draft, position=1, label="Điều 1", title="Phạm vi điều chỉnh",
+                                   body_markdown="Nghị định này **quy định** về dữ liệu mở.", body_html=markdown_to_html("Nghị định này **quy định** về dữ liệu mở."))
+    return draft.id, article.id
 
 
 async def session_cookie(app, role: str) -> dict[str, str]:

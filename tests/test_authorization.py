@@ -20,10 +20,10 @@ from starlette.routing import Mount
 from tortoise import connections
 
 from consult import security
-from consult.models import Account, AccountToken, Agency, AuditEntry, Role, RoleGrant, TokenPurpose
+from consult.models import Account, AccountToken, Agency, AuditEntry, Consultation, ConsultationStatus, Role, RoleGrant, TokenPurpose
 from consult.queue import current_queue
 from tests.helpers import PASSWORD, csrf_from, model_tables, title_of
-from tests.site import ROLES, World, seed_world, session_cookie
+from tests.site import ROLES, World, new_draft, seed_world, session_cookie
 
 OK, SIGNIN, FORBIDDEN = "ok", "signin", "forbidden"
 
@@ -31,6 +31,8 @@ EVERYONE = dict.fromkeys(ROLES, OK)
 SIGNED_IN = {**EVERYONE, "anonymous": SIGNIN}
 ADMINS = {"anonymous": SIGNIN, "citizen": FORBIDDEN, "official": FORBIDDEN, "other_official": FORBIDDEN, "moderator": FORBIDDEN, "admin": OK}
 AUDITORS = {**ADMINS, "moderator": OK}
+STAFF = {**ADMINS, "official": OK, "other_official": OK}  # officials of any agency, administrators
+AGENCY_STAFF = {**STAFF, "other_official": FORBIDDEN}  # for one agency's consultation: its officials
 
 NEW_PASSWORD = "seven quiet harbour lanterns"
 # Each role browses from its own address, so per-address rate limits of one role do not touch another.
@@ -179,6 +181,56 @@ async def profile_request(scene: Scene, role: str):
     return "/account", {"display_name": f"Người {role}", "language": "en"}
 
 
+def draft_request(suffix: str, form: dict[str, str] | None = None) -> Request:
+    async def build(scene: Scene, role: str):
+        return f"/manage/{scene.world.draft_id}{suffix}", dict(form or {})
+
+    return build
+
+
+DRAFT_FORM = {"title": "Dự thảo đã sửa", "summary": "Tóm tắt mới.", "kind": "policy", "language": "vi", "moderation_mode": "post"}
+
+
+async def new_draft_request(scene: Scene, role: str):
+    return "/manage/new", {"agency": str(scene.agencies[0].id), **DRAFT_FORM}
+
+
+async def publish_request(scene: Scene, role: str):
+    draft_id, _ = await new_draft(scene.agencies[0].id)  # each role publishes a draft of its own
+    return f"/manage/{draft_id}/publish", {"opens_at": "", "closes_at": "2099-12-31T17:00"}
+
+
+async def open_consultation(scene: Scene) -> int:
+    draft_id, _ = await new_draft(scene.agencies[0].id)
+    await Consultation.filter(id=draft_id).update(status=ConsultationStatus.OPEN, closes_at=datetime(2099, 1, 1, tzinfo=timezone.utc))
+    return draft_id
+
+
+async def extend_request(scene: Scene, role: str):
+    return f"/manage/{await open_consultation(scene)}/extend", {"closes_at": "2099-12-31T17:00", "reason": "Thêm thời gian"}
+
+
+async def close_request(scene: Scene, role: str):
+    return f"/manage/{await open_consultation(scene)}/close", {"reason": "Đủ ý kiến"}
+
+
+def article_request(suffix: str, form: dict[str, str] | None = None, fresh: bool = False) -> Request:
+    async def build(scene: Scene, role: str):
+        article_id = (await new_draft(scene.agencies[0].id))[1] if fresh else scene.world.article_id
+        return f"/manage/articles/{article_id}{suffix}", dict(form or {})
+
+    return build
+
+
+def status_changed(expected: ConsultationStatus) -> Check:
+    async def check(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+        assert response.status_code == 303, response.text[:300]
+        consultation_id = int(response.headers["location"].split("/")[2])
+        assert (await Consultation.get(id=consultation_id)).status is expected
+
+    return check
+
+
 # (method, route path template) -> who gets what. One line per route and method of the app.
 MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/"): Access(EVERYONE),
@@ -222,6 +274,25 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/admin/accounts/{account_id:int}/roles"): Access(ADMINS, grant_request, done=role_granted),
     ("POST", "/admin/accounts/{account_id:int}/roles/revoke"): Access(ADMINS, revoke_request, done=role_revoked),
     ("GET", "/moderation/audit"): Access(AUDITORS),
+    ("GET", "/manage"): Access(STAFF),
+    ("GET", "/manage/new"): Access(STAFF),
+    # An official of the other agency may create drafts, but not for this agency.
+    ("POST", "/manage/new"): Access(AGENCY_STAFF, new_draft_request),
+    ("GET", "/manage/{consultation_id:int}"): Access(AGENCY_STAFF, draft_request("")),
+    ("POST", "/manage/{consultation_id:int}"): Access(AGENCY_STAFF, draft_request("", DRAFT_FORM)),
+    ("GET", "/manage/{consultation_id:int}/preview"): Access(AGENCY_STAFF, draft_request("/preview")),
+    ("POST", "/manage/{consultation_id:int}/articles"): Access(
+        AGENCY_STAFF, draft_request("/articles", {"label": "Điều 9", "title": "", "body": "Nội dung"})
+    ),
+    ("POST", "/manage/{consultation_id:int}/publish"): Access(AGENCY_STAFF, publish_request, done=status_changed(ConsultationStatus.OPEN)),
+    ("POST", "/manage/{consultation_id:int}/extend"): Access(AGENCY_STAFF, extend_request),
+    ("POST", "/manage/{consultation_id:int}/close"): Access(AGENCY_STAFF, close_request, done=status_changed(ConsultationStatus.CLOSED)),
+    ("GET", "/manage/articles/{article_id:int}"): Access(AGENCY_STAFF, article_request("")),
+    ("POST", "/manage/articles/{article_id:int}"): Access(
+        AGENCY_STAFF, article_request("", {"label": "Điều 1", "title": "Phạm vi", "body": "Nội dung đã sửa"})
+    ),
+    ("POST", "/manage/articles/{article_id:int}/remove"): Access(AGENCY_STAFF, article_request("/remove", fresh=True)),
+    ("POST", "/manage/articles/{article_id:int}/move"): Access(AGENCY_STAFF, article_request("/move", {"direction": "up"})),
 }
 
 
