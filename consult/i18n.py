@@ -122,5 +122,12 @@ class Formatter:
             return None
         return dt.datetime.fromisoformat(text).replace(tzinfo=self.tz).astimezone(dt.timezone.utc)
 
+    def until(self, value: dt.datetime | None) -> str:
+        """How long from now, in words: "in 5 days", "3 hours ago"."""
+        if value is None:
+            return ""
+        delta = self.local(value) - dt.datetime.now(self.tz)
+        return dates.format_timedelta(delta, add_direction=True, threshold=1.1, locale=current_language())
+
     def number(self, value: int | float) -> str:
         return numbers.format_decimal(value, locale=current_language())

@@ -7,7 +7,7 @@ from typing import Any
 
 from tortoise.expressions import Q
 
-from consult.models import Account, Agency, Article, AuditEntry, Consultation, ConsultationStatus, Role, RoleGrant
+from consult.models import Account, Agency, Article, AuditEntry, Consultation, ConsultationKind, ConsultationStatus, Role, RoleGrant
 from consult.permissions import Principal
 
 PAGE_SIZE = 50
@@ -50,7 +50,7 @@ async def open_consultations(limit: int = 20) -> list[dict[str, Any]]:
         await Consultation.filter(status=ConsultationStatus.OPEN)
         .order_by("closes_at", "id")
         .limit(limit)
-        .values("id", "title", "summary", "language", "kind", "closes_at", "agency__name_vi", "agency__name_en")
+        .values(*LIST_FIELDS)
     )
 
 
@@ -157,3 +157,47 @@ async def article_for_editing(article_id: int) -> dict[str, Any] | None:
         return None
     rows = await Article.filter(id=article_id).values("id", "consultation_id", "label", "title", "body_markdown", "consultation__title", "consultation__agency_id")
     return rows[0] if rows else None
+
+
+PUBLIC_STATUSES = (
+    ConsultationStatus.SCHEDULED, ConsultationStatus.OPEN, ConsultationStatus.CLOSED,
+    ConsultationStatus.OUTCOME_PUBLISHED, ConsultationStatus.ARCHIVED,
+)
+LIST_FIELDS = ("id", "slug", "title", "summary", "kind", "language", "status", "opens_at", "closes_at", "agency__name_vi", "agency__name_en")
+
+
+@dataclass
+class ConsultationFilters:
+    agency: int | None = None
+    kind: str = ""
+    status: str = ""
+    q: str = ""
+
+
+async def public_consultations(filters: ConsultationFilters, cursor: str | None = None, limit: int = 20) -> Page:
+    """Published consultations, newest first, filtered, keyset-paginated by id."""
+    query = Consultation.filter(status__in=PUBLIC_STATUSES)
+    if filters.agency:
+        query = query.filter(agency_id=filters.agency)
+    if filters.kind in {k.value for k in ConsultationKind}:
+        query = query.filter(kind=filters.kind)
+    if filters.status in {s.value for s in PUBLIC_STATUSES}:
+        query = query.filter(status=filters.status)
+    if filters.q:
+        query = query.filter(Q(title__icontains=filters.q) | Q(summary__icontains=filters.q))
+    after = _decode_cursor(cursor)
+    if after is not None:
+        query = query.filter(id__lt=after)
+    rows = await query.order_by("-id").limit(limit + 1).values(*LIST_FIELDS)
+    return Page(rows[:limit], str(rows[limit - 1]["id"]) if len(rows) > limit else None)
+
+
+async def public_consultation(slug: str) -> dict[str, Any] | None:
+    rows = await Consultation.filter(slug=slug, status__in=PUBLIC_STATUSES).values(*LIST_FIELDS, "agency_id")
+    if not rows:
+        return None
+    consultation = rows[0]
+    consultation["articles"] = await Article.filter(consultation_id=consultation["id"]).order_by("position").values(
+        "id", "label", "title", "body_html"
+    )
+    return consultation

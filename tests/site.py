@@ -37,6 +37,8 @@ class World:
     draft_id: int = 0  # a draft of the first agency, with one article
     article_id: int = 0
     open_id: int = 0  # an open consultation of the first agency
+    open_slug: str = ""
+    draft_slug: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,11 @@ PAGES: list[SitePage] = [
     SitePage("accounts and roles", "/admin/accounts", role="admin"),
     SitePage("one account", "/admin/accounts/{account_id:int}", role="admin", path=lambda w: f"/admin/accounts/{w.accounts['official'].id}"),
     SitePage("audit log", "/moderation/audit", role="moderator"),
+    SitePage("consultations", "/consultations"),
+    SitePage("consultations, filtered", "/consultations", path=lambda w: f"/consultations?status=open&kind=policy&agency={w.agencies[1].id}&q=zone"),
+    SitePage("an open consultation", "/consultations/{slug:str}", path=lambda w: f"/consultations/{w.open_slug}"),
+    SitePage("a scheduled consultation", "/consultations/{slug:str}", path="/consultations/quy-hoach-diem-do-xe-cong-cong"),
+    SitePage("a draft is not public", None, path=lambda w: f"/consultations/{w.draft_slug}", status=404),
     SitePage("manage consultations", "/manage", role="official"),
     SitePage("create a consultation", "/manage/new", role="official"),
     SitePage("edit a draft", "/manage/{consultation_id:int}", role="official", path=lambda w: f"/manage/{w.draft_id}"),
@@ -111,7 +118,12 @@ async def seed_world(settings) -> World:
         await AccountToken.create(account=unverified, purpose=purpose, token_hash=digest, expires_at=now + timedelta(hours=1))
         setattr(world, attribute, token)
     world.draft_id, world.article_id = await new_draft(world.agencies[0].id)
-    world.open_id = await Consultation.filter(agency_id=world.agencies[0].id, status=ConsultationStatus.OPEN).order_by("id").first().values_list("id", flat=True)
+    opened = await Consultation.filter(agency_id=world.agencies[0].id, status=ConsultationStatus.OPEN).order_by("id").first()
+    world.open_id, world.open_slug = opened.id, opened.slug
+    world.draft_slug = (await Consultation.get(id=world.draft_id)).slug
+    # The open consultation has articles too, as citizens will read them.
+    await Article.create(consultation=opened, position=1, label="Điều 1", title="Phạm vi điều chỉnh",
+                         body_markdown="Luật này quy định về **tiếp cận thông tin**.", body_html=markdown_to_html("Luật này quy định về **tiếp cận thông tin**."))
     await AuditEntry.create(actor=world.accounts["admin"], action="role.grant", target_type="account", target_id=str(world.accounts["official"].id), detail={"role": "official"})
     return world
 

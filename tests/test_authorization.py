@@ -188,6 +188,10 @@ def draft_request(suffix: str, form: dict[str, str] | None = None) -> Request:
     return build
 
 
+async def open_page_request(scene: Scene, role: str):
+    return f"/consultations/{scene.world.open_slug}", {}
+
+
 DRAFT_FORM = {"title": "Dự thảo đã sửa", "summary": "Tóm tắt mới.", "kind": "policy", "language": "vi", "moderation_mode": "post"}
 
 
@@ -274,6 +278,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/admin/accounts/{account_id:int}/roles"): Access(ADMINS, grant_request, done=role_granted),
     ("POST", "/admin/accounts/{account_id:int}/roles/revoke"): Access(ADMINS, revoke_request, done=role_revoked),
     ("GET", "/moderation/audit"): Access(AUDITORS),
+    ("GET", "/consultations"): Access(EVERYONE),
+    ("GET", "/consultations/{slug:str}"): Access(EVERYONE, open_page_request),
     ("GET", "/manage"): Access(STAFF),
     ("GET", "/manage/new"): Access(STAFF),
     # An official of the other agency may create drafts, but not for this agency.

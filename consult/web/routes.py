@@ -3,7 +3,7 @@
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from consult.web import manage, views
+from consult.web import manage, public, views
 from consult.web.templating import TEMPLATE_DIR
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
@@ -30,6 +30,7 @@ routes = [
     Route("/admin/accounts/{account_id:int}", views.admin_account, name="admin_account"),
     Route("/admin/accounts/{account_id:int}/roles", views.admin_grant_role, methods=["POST"], name="admin_grant_role"),
     Route("/admin/accounts/{account_id:int}/roles/revoke", views.admin_revoke_role, methods=["POST"], name="admin_revoke_role"),
+    *public.routes,
     *manage.routes,
     Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
 ]

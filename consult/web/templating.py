@@ -47,6 +47,7 @@ def build_environment(settings: Settings) -> jinja2.Environment:
     env.filters["datetime"] = fmt.datetime
     env.filters["date"] = fmt.date
     env.filters["number"] = fmt.number
+    env.filters["until"] = fmt.until
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["role_label"] = role_label
     env.globals["agency_options"] = agency_options
