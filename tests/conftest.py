@@ -159,20 +159,8 @@ def missing(reason: str):
 @pytest.fixture(scope="session")
 async def live_server(app):
     """The same app served by uvicorn on loopback, in the tests' event loop (so it shares the database)."""
-    import asyncio
-
-    import uvicorn
-
-    port = helpers.free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with helpers.served(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -48,20 +48,6 @@ def file_name(language: str, width: str, page_name: str) -> str:
     return f"{language}-{width}-{slug(page_name)}.png"
 
 
-async def serve(app):
-    """The app on a free loopback port, in this event loop (as the live_server fixture does)."""
-    import uvicorn
-
-    port = helpers.free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    return server, task, f"http://127.0.0.1:{port}"
-
-
 async def shoot_every_page(browser, base: str, world, cookies: dict, output: Path) -> list[str]:
     """Every page, language and width, four at a time; one context per language, width and role, its tabs reused."""
     keys = [(language, width, role) for language in LANGUAGES for width in WIDTHS for role in cookies]
@@ -111,17 +97,12 @@ async def take_all(output: Path, browser_path: str) -> tuple[int, list[str]]:
         async with app.router.lifespan_context(app):
             world = await seed_world(settings)
             cookies = {role: await session_cookie(app, role) for role in dict.fromkeys(p.role for p in PAGES)}
-            server, task, base = await serve(app)
-            try:
-                async with async_playwright() as playwright:
-                    browser = await playwright.chromium.launch(executable_path=browser_path, args=BROWSER_ARGS)
-                    try:
-                        problems = await shoot_every_page(browser, base, world, cookies, output)
-                    finally:
-                        await browser.close()
-            finally:
-                server.should_exit = True
-                await task
+            async with helpers.served(app) as base, async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=browser_path, args=BROWSER_ARGS)
+                try:
+                    problems = await shoot_every_page(browser, base, world, cookies, output)
+                finally:
+                    await browser.close()
     written = sum(1 for lang in LANGUAGES for width in WIDTHS for spec in PAGES if (output / file_name(lang, width, spec.name)).is_file())
     return written, problems
 
