@@ -85,10 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     failed = result.get("errors", 0) + result.get("limit_errors", 0)
     other_cpu = max((value for key, value in result.items() if key.endswith("other_cpu")), default=0.0)
+    problem = None
     if failed:
-        print(f"bench: {failed} requests failed; the figures are not comparable and are not recorded", file=sys.stderr)
+        problem = f"{failed} requests failed"
     elif other_cpu > MAX_OTHER_CPU:
-        print(f"bench: other processes used up to {other_cpu} cores during the run; not recorded", file=sys.stderr)
+        problem = f"other processes used up to {other_cpu} cores during the run"
+    if problem:
+        print(f"bench: {problem}; the figures are not comparable{'; not recorded' if args.record else ''}", file=sys.stderr)
     elif args.record:
         report.record(result, command_line(chosen, argv))
         print(f"recorded in {report.BENCHMARKS_FILE.name}")

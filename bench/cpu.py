@@ -2,7 +2,8 @@
 
 The figures only mean something on an otherwise idle machine (the anchors in the notes were taken at >= 97%
 idle), and a developer's test run next door can halve them. So the harness measures how idle the machine
-is before a run, and how much CPU processes other than the server and the load generator took during it.
+is before a run, and during it how many cores the server, its database, the load generator and everything
+else used: the last should be near zero, and the first says whether the server was short of CPU.
 """
 
 from __future__ import annotations
@@ -35,41 +36,44 @@ def idle_percent(seconds: float = 1.0) -> float:
     return round(100 - 100 * (busy_after - busy_before) / max(1, total_after - total_before), 1)
 
 
-def process_ticks(process_group: int, pids: set[int], title: str | None) -> int:
-    """CPU ticks used so far by the processes of `process_group`, by `pids`, and by those whose command line
-    contains `title` (PostgreSQL names the database in each backend's title)."""
-    ticks = 0
+def process_ticks(server_group: int, loader: int, database_title: str | None) -> dict[str, int]:
+    """CPU ticks used so far by the server (its process group), the load generator, and the database: the
+    processes whose command line contains `database_title` (PostgreSQL names the database in each backend's)."""
+    ticks = {"server": 0, "loader": 0, "database": 0}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            ours = title is not None and title.encode() in (entry / "cmdline").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes()
         except OSError:  # ended meanwhile
             continue
         fields = stat.rsplit(")", 1)[1].split()  # after "pid (command)", which may contain spaces
-        group, user, system = int(fields[2]), int(fields[11]), int(fields[12])
-        if ours or group == process_group or int(entry.name) in pids:
-            ticks += user + system
+        group, used = int(fields[2]), int(fields[11]) + int(fields[12])  # user + system time
+        if group == server_group:
+            ticks["server"] += used
+        elif int(entry.name) == loader:
+            ticks["loader"] += used
+        elif database_title is not None and database_title.encode() in cmdline:
+            ticks["database"] += used
     return ticks
 
 
-class OtherWork:
-    """Measures, between start() and stop(), the cores used by everything except the given processes."""
+class CpuShares:
+    """Cores used between start() and stop() by the server, its database, the load generator, and the rest."""
 
-    def __init__(self, process_group: int, pids: set[int], title: str | None):
-        self.process_group = process_group
-        self.pids = pids
-        self.title = title
+    def __init__(self, server_group: int, loader: int, database_title: str | None):
+        self.processes = (server_group, loader, database_title)
 
     def start(self) -> None:
         self.started = time.monotonic()
         self.machine_before = machine_ticks()[0]
-        self.ours_before = process_ticks(self.process_group, self.pids, self.title)
+        self.before = process_ticks(*self.processes)
 
-    def stop(self) -> float:
-        """Cores used by other processes over the interval (0.0 on a quiet machine)."""
-        machine = machine_ticks()[0] - self.machine_before
-        ours = process_ticks(self.process_group, self.pids, self.title) - self.ours_before
+    def stop(self) -> dict[str, float]:
+        """{"server_cpu", "database_cpu", "loader_cpu", "other_cpu"}: cores, on average over the interval."""
         seconds = time.monotonic() - self.started
-        return round(max(0, machine - ours) / TICKS_PER_SECOND / seconds, 2)
+        machine = machine_ticks()[0] - self.machine_before
+        used = {name: ticks - self.before[name] for name, ticks in process_ticks(*self.processes).items()}
+        used["other"] = max(0, machine - sum(used.values()))
+        return {f"{name}_cpu": round(ticks / TICKS_PER_SECOND / seconds, 2) for name, ticks in used.items()}

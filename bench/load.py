@@ -5,7 +5,7 @@ with the server it measures.
 
 Each connection sends one GET, waits for the whole response and sends the next (no pipelining), like wrk.
 Responses are parsed by httptools (the C parser uvicorn uses) in asyncio protocols on uvloop, so the client
-spends about 40 us of CPU per response and leaves the cores to the server (it reports its share). Requests that complete during the measured window (after the
+spends about 40 us of CPU per response and leaves the cores to the server (the harness reports its share). Requests that complete during the measured window (after the
 warm-up) are counted; their latency is time from write to the last byte. Prints one JSON object.
 """
 
@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import math
-import resource
 import sys
 import time
 from urllib.parse import urlsplit
@@ -174,11 +173,6 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[rank - 1]
 
 
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 async def generate(run: Run) -> dict:
     start = time.perf_counter()
     run.window_start = start + run.warmup
@@ -192,19 +186,15 @@ async def generate(run: Run) -> dict:
         if connection is not None:
             await asyncio.wait({connection.answered}, timeout=ramp_wait)
 
-    # Watch for requests that hang, and note the client's own CPU use over the window.
-    cpu_at_start = None
+    # Watch for requests that hang.
     while True:
         now = time.perf_counter()
         if run.finished(now):
             break
-        if cpu_at_start is None and run.measuring(now):
-            cpu_at_start = cpu_seconds()
         for connection in list(run.open):
             if connection.sent_at is not None and now - connection.sent_at > run.timeout:
                 connection.fail(now, timed_out=True)
         await asyncio.sleep(min(0.1, max(0.0, run.window_end - now)))
-    client_cpu = (cpu_seconds() - cpu_at_start) / run.duration if cpu_at_start is not None else 0.0
 
     for connection in list(run.open):
         connection.close()
@@ -225,7 +215,6 @@ async def generate(run: Run) -> dict:
         "errors": non_2xx + run.socket_errors + run.timeouts,
         # Bytes received (headers included) per response over the whole run: a check on the page's size.
         "bytes_per_response": run.bytes_received // run.responses if run.responses else 0,
-        "client_cpu": round(client_cpu, 2),
         "connections": run.connections,
         "duration_s": run.duration,
         "warmup_s": run.warmup,

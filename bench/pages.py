@@ -12,7 +12,7 @@ from bench.servers import BenchError, LoadOptions, fetch, generate_load, serve
 # Both servers put a fresh CSRF token into every page; nothing else may differ between them.
 CSRF_VALUE = re.compile(rb'(name="csrf_token" value=")[^"]*(")')
 # What is reported of each side's load run (bench.load gives more).
-FIGURES = ("requests", "rps", "p50_ms", "p99_ms", "max_ms", "errors", "client_cpu", "other_cpu")
+FIGURES = ("requests", "rps", "p50_ms", "p99_ms", "max_ms", "errors", "server_cpu", "database_cpu", "loader_cpu", "other_cpu")
 
 
 def compare_page(

@@ -64,11 +64,15 @@ def summary(result: dict[str, Any]) -> list[str]:
 
 
 def _load_line(result: dict[str, Any], prefix: str) -> str:
-    figures = {key: result[prefix + key] for key in ("rps", "p50_ms", "p99_ms", "max_ms", "requests", "errors", "client_cpu", "other_cpu")}
+    def figure(key: str) -> Any:
+        return result[prefix + key]
+
+    database = f", database {figure('database_cpu'):.2f}" if figure("database_cpu") else ""
     return (
-        f"{figures['rps']:>9,.1f} req/s  p50 {figures['p50_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  "
-        f"max {figures['max_ms']:.1f} ms  ({figures['requests']:,} requests, {figures['errors']} errors; "
-        f"cores used by the load generator {figures['client_cpu']:.2f}, by other processes {figures['other_cpu']:.2f})"
+        f"{figure('rps'):>9,.1f} req/s  p50 {figure('p50_ms'):.2f} ms  p99 {figure('p99_ms'):.2f} ms  "
+        f"max {figure('max_ms'):.1f} ms  ({figure('requests'):,} requests, {figure('errors')} errors; cores used by "
+        f"the server {figure('server_cpu'):.2f}{database}, load generator {figure('loader_cpu'):.2f}, "
+        f"other processes {figure('other_cpu'):.2f})"
     )
 
 

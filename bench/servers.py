@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from bench.cpu import OtherWork
+from bench.cpu import CpuShares
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -117,10 +117,9 @@ class LoadOptions:
     warmup: float
 
 
-def generate_load(server: Server, path: str, options: LoadOptions, database_processes: str | None = None) -> dict:
-    """Run bench.load against `path` on `server` in a separate process; its figures, and `other_cpu`: the cores
-    used during the measured window by processes other than the server, its database backends (those whose
-    command line contains `database_processes`) and the load generator."""
+def generate_load(server: Server, path: str, options: LoadOptions, database_title: str | None = None) -> dict:
+    """Run bench.load against `path` on `server` in a separate process: its figures, and the cores used over
+    the measured window by the server, its database (see cpu.process_ticks), the load generator, and others."""
     args = [
         sys.executable, "-m", "bench.load", server.base_url + path,
         "--connections", str(options.connections),
@@ -129,11 +128,11 @@ def generate_load(server: Server, path: str, options: LoadOptions, database_proc
     ]  # fmt: skip
     loader = subprocess.Popen(args, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        other_work = OtherWork(server.process_group, {loader.pid}, database_processes)
+        shares = CpuShares(server.process_group, loader.pid, database_title)
         time.sleep(options.warmup)
-        other_work.start()
+        shares.start()
         time.sleep(options.duration)
-        other_cpu = other_work.stop()
+        cpu = shares.stop()
         stdout, stderr = loader.communicate(timeout=options.duration + LOAD_GRACE_S)
     finally:
         if loader.poll() is None:
@@ -141,4 +140,4 @@ def generate_load(server: Server, path: str, options: LoadOptions, database_proc
             loader.wait()
     if loader.returncode != 0:
         raise BenchError(f"the load generator failed ({loader.returncode}):\n{stderr}")
-    return {**json.loads(stdout.strip().splitlines()[-1]), "other_cpu": other_cpu}
+    return {**json.loads(stdout.strip().splitlines()[-1]), **cpu}
