@@ -65,6 +65,11 @@ async def agencies() -> list[dict[str, Any]]:
     return await Agency.all().order_by("name_vi").values("id", "slug", "name_vi", "name_en")
 
 
+def _keyset_page(rows: list[dict[str, Any]], limit: int) -> Page:
+    """Rows fetched with limit + 1, newest id first: the page, and the cursor to the next one if any."""
+    return Page(rows[:limit], str(rows[limit - 1]["id"]) if len(rows) > limit else None)
+
+
 def _decode_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
@@ -85,8 +90,8 @@ async def accounts_page(search: str = "", cursor: str | None = None, limit: int 
     if after is not None:
         query = query.filter(id__lt=after)
     rows = await query.order_by("-id").limit(limit + 1).values("id", "email", "display_name", "email_verified_at", "created_at")
-    next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else None
-    rows = rows[:limit]
+    page = _keyset_page(rows, limit)
+    rows = page.rows
     grants = await RoleGrant.filter(account_id__in=[r["id"] for r in rows]).values(
         "id", "account_id", "role", "agency__name_vi", "agency__name_en"
     )
@@ -95,7 +100,7 @@ async def accounts_page(search: str = "", cursor: str | None = None, limit: int 
         by_account.setdefault(grant["account_id"], []).append(grant)
     for row in rows:
         row["grants"] = by_account.get(row["id"], [])
-    return Page(rows, next_cursor)
+    return page
 
 
 async def account_with_grants(account_id: int) -> dict[str, Any] | None:
@@ -124,8 +129,7 @@ async def audit_page(cursor: str | None = None, limit: int = PAGE_SIZE) -> Page:
     rows = await query.order_by("-id").limit(limit + 1).values(
         "id", "action", "target_type", "target_id", "detail", "created_at", "actor__display_name"
     )
-    next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return Page(rows[:limit], next_cursor)
+    return _keyset_page(rows, limit)
 
 
 async def managed_consultations(account: Principal, limit: int = 200) -> list[dict[str, Any]]:
@@ -189,7 +193,7 @@ async def public_consultations(filters: ConsultationFilters, cursor: str | None 
     if after is not None:
         query = query.filter(id__lt=after)
     rows = await query.order_by("-id").limit(limit + 1).values(*LIST_FIELDS)
-    return Page(rows[:limit], str(rows[limit - 1]["id"]) if len(rows) > limit else None)
+    return _keyset_page(rows, limit)
 
 
 async def public_consultation(slug: str) -> dict[str, Any] | None:
