@@ -200,3 +200,201 @@ class Article(Model):
     class Meta:
         table = "article"
         indexes = (("consultation_id", "position"),)
+
+
+class QuestionKind(str, Enum):
+    SINGLE = "single"  # one option
+    MULTIPLE = "multiple"  # any number of options
+    SCALE = "scale"  # 1 to 5
+    TEXT = "text"  # free text
+
+
+class CommentStatus(str, Enum):
+    PENDING = "pending"  # written, not yet screened or awaiting a moderator
+    PUBLISHED = "published"
+    REJECTED = "rejected"  # never shown; reason_code says why
+    HIDDEN = "hidden"  # was public, taken down (flags or a moderator); reason_code says why
+    WITHDRAWN = "withdrawn"  # by its author
+
+
+class Stance(str, Enum):
+    SUPPORT = "support"
+    OPPOSE = "oppose"
+    CHANGE = "change"  # suggest a change, usually with proposed wording
+
+
+class VoteValue(str, Enum):
+    AGREE = "agree"
+    DISAGREE = "disagree"
+    PASS = "pass"
+
+
+class FlagReason(str, Enum):
+    SPAM = "spam"
+    OFFENSIVE = "offensive"
+    OFF_TOPIC = "off_topic"
+    PERSONAL_DATA = "personal_data"
+    MISINFORMATION = "misinformation"
+    OTHER = "other"
+
+
+class Topic(Model):
+    # A topic tag, named once in each language; consultations are filtered by it.
+
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=80, unique=True)
+    name_vi = fields.CharField(max_length=80)
+    name_en = fields.CharField(max_length=80)
+
+    class Meta:
+        table = "topic"
+
+
+class ConsultationTopic(Model):
+    id = fields.IntField(primary_key=True)
+    consultation = fields.ForeignKeyField("models.Consultation", related_name="topic_links", on_delete=fields.CASCADE)
+    topic = fields.ForeignKeyField("models.Topic", related_name="consultation_links", on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "consultation_topic"
+        unique_together = (("consultation", "topic"),)
+        indexes = (("topic_id", "consultation_id"),)
+
+
+class Question(Model):
+    # A question put to participants; options are listed for the choice kinds, in order.
+
+    id = fields.IntField(primary_key=True)
+    consultation = fields.ForeignKeyField("models.Consultation", related_name="questions", on_delete=fields.CASCADE)
+    position = fields.IntField()
+    kind = fields.CharEnumField(QuestionKind, max_length=10)
+    prompt = fields.CharField(max_length=500)
+    options = fields.JSONField(default=list)
+    required = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "question"
+        indexes = (("consultation_id", "position"),)
+
+
+class QuestionResponse(Model):
+    # One account's answers to a consultation's questions: one per account, editable until it closes.
+
+    id = fields.IntField(primary_key=True)
+    consultation = fields.ForeignKeyField("models.Consultation", related_name="responses", on_delete=fields.CASCADE)
+    account = fields.ForeignKeyField("models.Account", related_name="responses", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "question_response"
+        unique_together = (("consultation", "account"),)
+
+
+class Answer(Model):
+    # One row per chosen option (single, multiple, scale: option is the index or the 1-5 value) or the
+    # text, so results are counted by the database.
+
+    id = fields.IntField(primary_key=True)
+    response = fields.ForeignKeyField("models.QuestionResponse", related_name="answers", on_delete=fields.CASCADE)
+    question = fields.ForeignKeyField("models.Question", related_name="answers", on_delete=fields.CASCADE)
+    option = fields.IntField(null=True)
+    text = fields.TextField(null=True)
+
+    class Meta:
+        table = "answer"
+        indexes = (("question_id", "option"),)
+
+
+class Attachment(Model):
+    # A PDF of the consultation, stored under the upload directory by a random name.
+
+    id = fields.IntField(primary_key=True)
+    consultation = fields.ForeignKeyField("models.Consultation", related_name="attachments", on_delete=fields.CASCADE)
+    title = fields.CharField(max_length=200)
+    filename = fields.CharField(max_length=200)  # as uploaded, cleaned, for the download
+    stored_name = fields.CharField(max_length=80, unique=True)
+    size = fields.IntField()
+    sha256 = fields.CharField(max_length=64)
+    uploaded_by = fields.ForeignKeyField("models.Account", related_name=False, null=True, on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "attachment"
+
+
+class Comment(Model):
+    # A comment on the whole draft (article empty) or on one article, or a reply to a comment.
+    # Its one status field says whether it shows; reason_code says why when rejected or hidden.
+    # The vote and flag counters are kept with the votes in one transaction, so lists sort on them.
+
+    id = fields.IntField(primary_key=True)
+    consultation = fields.ForeignKeyField("models.Consultation", related_name="comments", on_delete=fields.CASCADE)
+    article = fields.ForeignKeyField("models.Article", related_name="comments", null=True, on_delete=fields.SET_NULL)
+    parent = fields.ForeignKeyField("models.Comment", related_name="replies", null=True, on_delete=fields.CASCADE)
+    # Null once the author deleted their account: the comment shows as from a deleted account.
+    author = fields.ForeignKeyField("models.Account", related_name="comments", null=True, on_delete=fields.SET_NULL)
+    stance = fields.CharEnumField(Stance, max_length=10, null=True)  # replies have none
+    body = fields.TextField()
+    proposed_wording = fields.TextField(null=True)
+    status = fields.CharEnumField(CommentStatus, max_length=12, default=CommentStatus.PENDING)
+    reason_code = fields.CharField(max_length=40, null=True)
+    screened_at = fields.DatetimeField(null=True)  # when the screening job ran; the sweep re-enqueues the rest
+    published_at = fields.DatetimeField(null=True)
+    agree_count = fields.IntField(default=0)
+    disagree_count = fields.IntField(default=0)
+    pass_count = fields.IntField(default=0)
+    flag_count = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "comment"
+        indexes = (
+            ("consultation_id", "status", "id"),
+            ("consultation_id", "status", "agree_count"),
+            ("article_id", "status"),
+            ("parent_id", "status"),
+            ("author_id", "id"),
+            ("status", "screened_at"),
+        )
+
+
+class Vote(Model):
+    id = fields.IntField(primary_key=True)
+    comment = fields.ForeignKeyField("models.Comment", related_name="votes", on_delete=fields.CASCADE)
+    account = fields.ForeignKeyField("models.Account", related_name="votes", on_delete=fields.CASCADE)
+    value = fields.CharEnumField(VoteValue, max_length=10)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "vote"
+        unique_together = (("comment", "account"),)
+        indexes = (("account_id", "id"),)
+
+
+class Flag(Model):
+    id = fields.IntField(primary_key=True)
+    comment = fields.ForeignKeyField("models.Comment", related_name="flags", on_delete=fields.CASCADE)
+    account = fields.ForeignKeyField("models.Account", related_name="flags", on_delete=fields.CASCADE)
+    reason = fields.CharEnumField(FlagReason, max_length=20)
+    note = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    resolved_at = fields.DatetimeField(null=True)  # set by moderation when it decides on the comment
+
+    class Meta:
+        table = "flag"
+        unique_together = (("comment", "account"),)
+
+
+class Follow(Model):
+    id = fields.IntField(primary_key=True)
+    consultation = fields.ForeignKeyField("models.Consultation", related_name="follows", on_delete=fields.CASCADE)
+    account = fields.ForeignKeyField("models.Account", related_name="follows", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "follow"
+        unique_together = (("consultation", "account"),)

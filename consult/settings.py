@@ -53,6 +53,14 @@ class Settings:
     rate_limit_signup: str = _setting("5/hour", "Sign-ups allowed per address (IP) in a window, as limits syntax N/period.")
     rate_limit_signin: str = _setting("10/5minutes", "Failed-sign-in budget per address (IP) and per e-mail.")
     rate_limit_reset: str = _setting("5/hour", "Password reset requests per address (IP) and per e-mail.")
+    rate_limit_comment: str = _setting("10/minute", "Comments and replies allowed per account in a window.")
+    rate_limit_vote: str = _setting("120/minute", "Votes allowed per account in a window.")
+    rate_limit_flag: str = _setting("20/hour", "Flags allowed per account in a window.")
+    comment_max_length: int = _setting(5000, "Longest comment, reply or proposed wording accepted, in characters.")
+    flag_hide_threshold: int = _setting(3, "Flags from different accounts after which a published comment is hidden pending review.")
+    upload_dir: str = _setting("", "Where attached PDF files are stored. Empty means <data_dir>/uploads.")
+    attachment_max_bytes: int = _setting(20_971_520, "Largest PDF attachment accepted, in bytes.")
+    delete_account_removes_comments: bool = _setting(False, "When a person deletes their account, also remove their published comments (kept as from a deleted account otherwise).")
     job_max_tries: int = _setting(5, "How many times a failing job is tried before it is given up.")
     log_level: str = _setting("INFO", "Log level (DEBUG, INFO, WARNING, ERROR).")
     test_database_url: str = _setting("", "Tests only: run the test suite on this PostgreSQL server instead of SQLite.")
@@ -71,6 +79,10 @@ class Settings:
     @property
     def mail_path(self) -> Path:
         return Path(self.mail_dir) if self.mail_dir else self.data_path / "mail"
+
+    @property
+    def upload_path(self) -> Path:
+        return Path(self.upload_dir) if self.upload_dir else self.data_path / "uploads"
 
     @property
     def db_url(self) -> str:
