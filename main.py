@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from tortoise import Tortoise
 from tortoise.contrib.starlette import RegisterTortoise
 
@@ -36,6 +36,7 @@ from consult.queue import ArqQueue, InProcessQueue, JobQueue, install
 from consult.security import RateLimiter
 from consult.services import PermissionDenied
 from consult.settings import Settings, load_settings
+from consult.web import api
 from consult.web.forms import CsrfError
 from consult.web.middleware import (
     LANG_COOKIE,
@@ -46,6 +47,7 @@ from consult.web.middleware import (
     choose_language,
     security_headers,
 )
+from consult.web import manage
 from consult.web.routes import routes as consult_routes
 from consult.web.templating import build_environment, render
 from consult.web.views import SignInRequired
@@ -109,7 +111,7 @@ def error_response(request: Request, status: int, detail: str | None = None) -> 
     i18n.set_language(language)
     title = i18n.gettext(ERROR_TITLES.get(status, ERROR_TITLES[500]))
     if wants_json(request):
-        return JSONResponse({"error": title, "status": status}, status_code=status)
+        return api.error_response(status, detail or title)
     try:
         return render(request, "errors/error.html", {"status": status, "title": title, "detail": detail}, status_code=status)
     except Exception:  # never let an error page raise: a plain line in the user's language
@@ -157,7 +159,7 @@ def create_app(settings: Settings | None = None, queue_factory=make_queue) -> St
     settings = settings or load_settings()
     middleware = [
         Middleware(SecurityHeadersMiddleware, https_only=settings.https_only),
-        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, allowances=manage.body_allowances(settings)),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,

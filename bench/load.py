@@ -2,6 +2,7 @@
 with the server it measures.
 
     python -m bench.load http://127.0.0.1:8000/ --connections 32 --duration 10 --warmup 2
+    python -m bench.load http://127.0.0.1:8000/ --requests requests.json   (other methods, bodies, cookies)
 
 Each connection sends one GET, waits for the whole response and sends the next (no pipelining), like wrk.
 Responses are parsed by httptools (the C parser uvicorn uses) in asyncio protocols on uvloop, so the client
@@ -31,12 +32,16 @@ RECONNECT_DELAY_S = 0.01
 class Run:
     """Shared state of one load run: the request bytes, the measured window and what was measured."""
 
-    def __init__(self, host: str, port: int, path: str, connections: int, warmup: float, duration: float, timeout: float):
+    def __init__(
+        self, host: str, port: int, path: str, connections: int, warmup: float, duration: float, timeout: float,
+        requests: list[dict] | None = None,
+    ):
         self.host = host
         self.port = port
-        self.request = (
-            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: consult-bench\r\nAccept: text/html\r\n\r\n"
-        ).encode("ascii")
+        # One request, or one per connection in turn (each signed-in connection its own cookie and token).
+        self.requests = [build_request(host, port, spec) for spec in requests] if requests else [build_request(host, port, {"path": path})]
+        self.connection_count = 0
+        self.all_statuses: dict[int, int] = {}  # over the whole run, warm-up and tail included: what the server did
         self.connections = connections
         self.timeout = timeout
         self.warmup = warmup
@@ -85,9 +90,21 @@ class Run:
         task.add_done_callback(self.reconnecting.discard)
 
 
+def build_request(host: str, port: int, spec: dict) -> bytes:
+    """HTTP/1.1 request bytes from {"method", "path", "headers", "body"} (method GET and no body by default)."""
+    body = spec.get("body", "").encode("utf-8")
+    headers = {"Host": f"{host}:{port}", "User-Agent": "consult-bench", "Accept": "text/html", **spec.get("headers", {})}
+    if body:
+        headers["Content-Length"] = str(len(body))
+    head = f"{spec.get('method', 'GET')} {spec['path']} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return head.encode("latin-1") + b"\r\n" + body
+
+
 class Connection(asyncio.Protocol):
     def __init__(self, run: Run):
         self.run = run
+        self.request = run.requests[run.connection_count % len(run.requests)]
+        run.connection_count += 1
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.sent_at: float | None = None  # set while a request is waiting for its response
@@ -126,11 +143,12 @@ class Connection(asyncio.Protocol):
         now = time.perf_counter()
         run = self.run
         run.responses += 1
+        status = self.parser.get_status_code()
+        run.all_statuses[status] = run.all_statuses.get(status, 0) + 1
         if not self.answered.done():
             self.answered.set_result(None)
         if run.measuring(now) and self.sent_at is not None:
             run.latencies.append(now - self.sent_at)
-            status = self.parser.get_status_code()
             run.statuses[status] = run.statuses.get(status, 0) + 1
         self.sent_at = None
         if not self.parser.should_keep_alive():
@@ -148,7 +166,7 @@ class Connection(asyncio.Protocol):
             self.close()
             return
         self.sent_at = now
-        self.transport.write(self.run.request)  # type: ignore[union-attr]
+        self.transport.write(self.request)  # type: ignore[union-attr]
 
     def fail(self, now: float, timed_out: bool = False) -> None:
         """Count the request as failed and start over on a new connection."""
@@ -196,12 +214,15 @@ async def generate(run: Run) -> dict:
                 connection.fail(now, timed_out=True)
         await asyncio.sleep(min(0.1, max(0.0, run.window_end - now)))
 
+    unanswered = sum(1 for connection in run.open if connection.sent_at is not None)
     for connection in list(run.open):
         connection.close()
 
     latencies = sorted(run.latencies)
     requests = len(latencies)
-    non_2xx = sum(count for status, count in run.statuses.items() if not 200 <= status < 300)
+    # A form's success is a 303 to the next page: for POST runs, redirects count as successes.
+    posting = any(not request.startswith(b"GET ") for request in run.requests)
+    non_2xx = sum(count for status, count in run.statuses.items() if not (200 <= status < 300 or (posting and status == 303)))
     return {
         "requests": requests,
         "rps": round(requests / run.duration, 1),
@@ -209,6 +230,9 @@ async def generate(run: Run) -> dict:
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "max_ms": round(latencies[-1] * 1000, 2) if latencies else 0.0,
         "statuses": {str(status): count for status, count in sorted(run.statuses.items())},
+        "all_statuses": {str(status): count for status, count in sorted(run.all_statuses.items())},
+        # Sent but unanswered when the run ended: the server may still have done them.
+        "unanswered": unanswered,
         "non_2xx": non_2xx,
         "socket_errors": run.socket_errors,
         "timeouts": run.timeouts,
@@ -238,6 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured, after the warm-up")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring")
     parser.add_argument("--timeout", type=float, default=5.0, help="a response slower than this counts as an error")
+    parser.add_argument("--requests", help="JSON file: a list of {method, path, headers, body}, one per connection in turn")
     args = parser.parse_args(argv)
     try:
         host, port, path = parse_target(args.url)
@@ -248,7 +273,11 @@ def main(argv: list[str] | None = None) -> None:
     if not (0 < args.duration and 0 <= args.warmup and args.duration + args.warmup <= MAX_SECONDS):
         parser.error(f"--duration must be positive and --warmup + --duration at most {MAX_SECONDS} s")
 
-    run = Run(host, port, path, args.connections, args.warmup, args.duration, args.timeout)
+    requests = None
+    if args.requests:
+        with open(args.requests, encoding="utf-8") as handle:
+            requests = json.load(handle)
+    run = Run(host, port, path, args.connections, args.warmup, args.duration, args.timeout, requests)
     try:
         import uvloop
     except ImportError:  # the plain asyncio loop works, only more slowly

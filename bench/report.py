@@ -59,6 +59,11 @@ def summary(result: dict[str, Any]) -> list[str]:
     if "limit_rps" in result:
         lines.append("  limit  " + _load_line(result, "limit_"))
         lines.append(f"  ratio  {result['ratio']} (app req/s / limit req/s)")
+    if "lost" in result:
+        lines.append(
+            f"  check  {result['confirmed']:,} comments confirmed (303), {result['stored']:,} stored, {result['lost']} lost; "
+            f"{result['unanswered_at_end']} unanswered when the load stopped; screening jobs queued: {result['screening_jobs_queued']}"
+        )
     lines.append(f"  machine {result['machine']}, {result['idle_before_pct']}% idle before the run")
     return lines
 

@@ -117,7 +117,9 @@ class LoadOptions:
     warmup: float
 
 
-def generate_load(server: Server, path: str, options: LoadOptions, database_title: str | None = None) -> dict:
+def generate_load(
+    server: Server, path: str, options: LoadOptions, database_title: str | None = None, requests_file: Path | None = None
+) -> dict:
     """Run bench.load against `path` on `server` in a separate process: its figures, and the cores used over
     the measured window by the server, its database (see cpu.process_ticks), the load generator, and others."""
     args = [
@@ -125,6 +127,7 @@ def generate_load(server: Server, path: str, options: LoadOptions, database_titl
         "--connections", str(options.connections),
         "--duration", str(options.duration),
         "--warmup", str(options.warmup),
+        *(["--requests", str(requests_file)] if requests_file else []),
     ]  # fmt: skip
     loader = subprocess.Popen(args, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -25,8 +25,9 @@ METHOD_MAP = [
     ("main.py", "python"),
     ("templates/**.html", "jinja2"),
     ("templates/**.txt", "jinja2"),
+    ("templates/**.xml", "jinja2"),
 ]
-OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}, "templates/**.txt": {"extensions": "jinja2.ext.i18n"}}
+OPTIONS = {pattern: {"extensions": "jinja2.ext.i18n"} for pattern in ("templates/**.html", "templates/**.txt", "templates/**.xml")}
 
 
 def extract() -> Catalog:

@@ -89,6 +89,13 @@ def negotiate(accept_language: str | None, default: str) -> str:
     return str(chosen) if chosen else default
 
 
+def file_size(size: int) -> str:
+    """A size in bytes as people read it, in the current language: "850 KB", "1,5 MB"."""
+    if size < 1024 * 1024:
+        return f"{numbers.format_decimal(max(1, round(size / 1024)), locale=current_language())} KB"
+    return f"{numbers.format_decimal(round(size / (1024 * 1024), 1), locale=current_language())} MB"
+
+
 class Formatter:
     """Formats times in the site's time zone and numbers in the current language."""
 
@@ -103,7 +110,7 @@ class Formatter:
     def datetime(self, value: dt.datetime | None, fmt: str = "medium") -> str:
         if value is None:
             return ""
-        return dates.format_datetime(self.local(value), fmt, tzinfo=self.tz, locale=current_language())
+        return _format_datetime(self.local(value), fmt, self.tz, current_language())
 
     def date(self, value: dt.datetime | None, fmt: str = "long") -> str:
         if value is None:
@@ -130,4 +137,18 @@ class Formatter:
         return dates.format_timedelta(delta, add_direction=True, threshold=1.1, locale=current_language())
 
     def number(self, value: int | float) -> str:
+        if isinstance(value, int):
+            # Whole numbers (counts) are most of what pages show: Babel's general formatter costs ~35 us each.
+            return f"{value:,}".replace(",", _group_symbol(current_language()))
         return numbers.format_decimal(value, locale=current_language())
+
+
+@lru_cache(maxsize=8192)
+def _format_datetime(value: dt.datetime, fmt: str, tz: ZoneInfo, language: str) -> str:
+    # Pages show the same times (comments, deadlines) to every visitor: Babel's formatting, ~100 us, runs once.
+    return dates.format_datetime(value, fmt, tzinfo=tz, locale=language)
+
+
+@lru_cache(maxsize=8)
+def _group_symbol(language: str) -> str:
+    return numbers.get_group_symbol(language)

@@ -47,7 +47,7 @@ async def purge_expired_tokens(ctx: dict) -> int:
 
 async def advance_consultations(ctx: dict) -> dict[str, list[int]]:
     """Opens and closes consultations at their stored times (reads the database; safe to run twice)."""
-    return await services.advance_lifecycle()
+    return await services.advance_lifecycle(ctx["settings"])
 
 
 FUNCTIONS = [send_mail, sweep_outbox, purge_expired_tokens, advance_consultations]

@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Count
 
-from consult.models import Account, Agency, Article, AuditEntry, Consultation, ConsultationKind, ConsultationStatus, Role, RoleGrant
+from consult.models import (
+    Account, Agency, Answer, Article, Attachment, AuditEntry, Comment, CommentStatus, Consultation, ConsultationKind, ConsultationStatus, ConsultationTopic, Follow,
+    Question, QuestionKind, QuestionResponse, Role, RoleGrant, Stance, Topic, Vote,
+)
 from consult.permissions import Principal
 
 PAGE_SIZE = 50
@@ -163,6 +167,167 @@ async def article_for_editing(article_id: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+# --- participation: comments, tallies, results, a person's own activity -----------------------------
+
+COMMENT_FIELDS = (
+    "id", "article_id", "parent_id", "stance", "body", "proposed_wording", "created_at", "published_at",
+    "agree_count", "disagree_count", "pass_count", "author_id", "author__display_name", "article__label",
+)
+COMMENT_ORDERS = ("newest", "agreed")
+
+
+def _decode_pair(cursor: str | None) -> tuple[int, int] | None:
+    """A cursor of two numbers "count.id" for lists ordered by a counter, then id."""
+    if not cursor or cursor.count(".") != 1:
+        return None
+    first, second = cursor.split(".")
+    if not (first.isdigit() and second.isdigit()) or len(first) > 10 or len(second) > 10:
+        return None
+    count, after = int(first), int(second)
+    return (count, after) if count < MAX_ID and 0 < after < MAX_ID else None
+
+
+async def published_comments(
+    consultation_id: int, *, article_id: int | None = None, order: str = "newest", cursor: str | None = None, limit: int = PAGE_SIZE
+) -> Page:
+    """Published comments of a consultation (or of one article), each with its published replies,
+    newest first or most agreed first, keyset-paginated."""
+    query = Comment.filter(consultation_id=consultation_id, status=CommentStatus.PUBLISHED, parent_id=None)
+    if article_id is not None:
+        query = query.filter(article_id=article_id)
+    if order == "agreed":
+        after_pair = _decode_pair(cursor)
+        if after_pair is not None:
+            count, after = after_pair
+            query = query.filter(Q(agree_count__lt=count) | Q(agree_count=count, id__lt=after))
+        rows = await query.order_by("-agree_count", "-id").limit(limit + 1).values(*COMMENT_FIELDS)
+        page = Page(rows[:limit], f"{rows[limit - 1]['agree_count']}.{rows[limit - 1]['id']}" if len(rows) > limit else None)
+    else:
+        after = _decode_cursor(cursor)
+        if after is not None:
+            query = query.filter(id__lt=after)
+        page = _keyset_page(await query.order_by("-id").limit(limit + 1).values(*COMMENT_FIELDS), limit)
+    replies: dict[int, list[dict[str, Any]]] = {}
+    if page.rows:
+        for reply in await Comment.filter(parent_id__in=[r["id"] for r in page.rows], status=CommentStatus.PUBLISHED).order_by("id").values(*COMMENT_FIELDS):
+            replies.setdefault(reply["parent_id"], []).append(reply)
+    for row in page.rows:
+        row["replies"] = replies.get(row["id"], [])
+    return page
+
+
+async def comment_tallies(consultation_id: int) -> dict[int | None, dict[str, int]]:
+    """Published comments (not replies) by article (None: the whole draft), with their stance split."""
+    rows = (
+        await Comment.filter(consultation_id=consultation_id, status=CommentStatus.PUBLISHED, parent_id=None)
+        .annotate(n=Count("id"))
+        .group_by("article_id", "stance")
+        .values("article_id", "stance", "n")
+    )
+    tallies: dict[int | None, dict[str, int]] = {}
+    for row in rows:
+        tally = tallies.setdefault(row["article_id"], {"total": 0, **{s.value: 0 for s in Stance}})
+        stance = getattr(row["stance"], "value", row["stance"])
+        tally[stance] = tally.get(stance, 0) + row["n"]
+        tally["total"] += row["n"]
+    return tallies
+
+
+async def question_results(consultation_id: int) -> list[dict[str, Any]]:
+    """Each question with the number of responses that answered it and, for the choice kinds, the
+    count of each option (scale: 1 to 5); free-text answers are counted, not listed."""
+    questions = await Question.filter(consultation_id=consultation_id).order_by("position").values("id", "kind", "prompt", "options", "required")
+    counts = (
+        await Answer.filter(question__consultation_id=consultation_id, option__isnull=False)
+        .annotate(n=Count("id"))
+        .group_by("question_id", "option")
+        .values("question_id", "option", "n")
+    )
+    answered = (
+        await Answer.filter(question__consultation_id=consultation_id)
+        .annotate(n=Count("response_id", distinct=True))
+        .group_by("question_id")
+        .values("question_id", "n")
+    )
+    by_question: dict[int, dict[int, int]] = {}
+    for row in counts:
+        by_question.setdefault(row["question_id"], {})[row["option"]] = row["n"]
+    answered_by = {row["question_id"]: row["n"] for row in answered}
+    results = []
+    for q in questions:
+        kind = QuestionKind(q["kind"])
+        option_counts = by_question.get(q["id"], {})
+        if kind is QuestionKind.SCALE:
+            options = [{"value": value, "label": str(value), "count": option_counts.get(value, 0)} for value in range(1, 6)]
+        elif kind is QuestionKind.TEXT:
+            options = []
+        else:
+            options = [{"value": index, "label": label, "count": option_counts.get(index, 0)} for index, label in enumerate(q["options"])]
+        results.append({**q, "kind": kind.value, "answered": answered_by.get(q["id"], 0), "results": options})
+    return results
+
+
+async def response_count(consultation_id: int) -> int:
+    return await QuestionResponse.filter(consultation_id=consultation_id).count()
+
+
+async def comment_for_action(comment_id: int) -> dict[str, Any] | None:
+    """A comment with what the reply, vote and flag pages need of its consultation."""
+    if not 0 < comment_id < MAX_ID:
+        return None
+    rows = await Comment.filter(id=comment_id).values(
+        *COMMENT_FIELDS, "status", "consultation_id", "consultation__slug", "consultation__title", "consultation__status", "consultation__language",
+    )
+    return rows[0] if rows else None
+
+
+async def own_votes(account_id: int, comment_ids: list[int]) -> dict[int, str]:
+    if not comment_ids:
+        return {}
+    rows = await Vote.filter(account_id=account_id, comment_id__in=comment_ids).values_list("comment_id", "value")
+    return {comment_id: getattr(value, "value", value) for comment_id, value in rows}
+
+
+async def is_following(account_id: int, consultation_id: int) -> bool:
+    return await Follow.filter(account_id=account_id, consultation_id=consultation_id).exists()
+
+
+async def own_response(account_id: int, consultation_id: int) -> dict[int, list[Any]]:
+    """The account's answers by question id: option numbers, or the text."""
+    answers = await Answer.filter(response__account_id=account_id, response__consultation_id=consultation_id).order_by("id").values("question_id", "option", "text")
+    by_question: dict[int, list[Any]] = {}
+    for answer in answers:
+        by_question.setdefault(answer["question_id"], []).append(answer["text"] if answer["option"] is None else answer["option"])
+    return by_question
+
+
+async def my_comments(account_id: int, cursor: str | None = None, limit: int = PAGE_SIZE) -> Page:
+    query = Comment.filter(author_id=account_id)
+    after = _decode_cursor(cursor)
+    if after is not None:
+        query = query.filter(id__lt=after)
+    rows = await query.order_by("-id").limit(limit + 1).values(
+        *COMMENT_FIELDS, "status", "reason_code", "consultation__slug", "consultation__title", "consultation__status",
+    )
+    return _keyset_page(rows, limit)
+
+
+async def my_votes(account_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    return await Vote.filter(account_id=account_id).order_by("-id").limit(limit).values(
+        "id", "value", "updated_at", "comment_id", "comment__body", "comment__consultation__slug", "comment__consultation__title"
+    )
+
+
+async def my_responses(account_id: int) -> list[dict[str, Any]]:
+    return await QuestionResponse.filter(account_id=account_id).order_by("-id").values(
+        "id", "updated_at", "consultation_id", "consultation__slug", "consultation__title", "consultation__status"
+    )
+
+
+async def my_follows(account_id: int) -> list[dict[str, Any]]:
+    return await Follow.filter(account_id=account_id).order_by("-id").values("id", "consultation__slug", "consultation__title", "consultation__status")
+
+
 PUBLIC_STATUSES = (
     ConsultationStatus.SCHEDULED, ConsultationStatus.OPEN, ConsultationStatus.CLOSED,
     ConsultationStatus.OUTCOME_PUBLISHED, ConsultationStatus.ARCHIVED,
@@ -176,6 +341,7 @@ class ConsultationFilters:
     kind: str = ""
     status: str = ""
     q: str = ""
+    topic: str = ""  # a topic's slug
 
 
 async def public_consultations(filters: ConsultationFilters, cursor: str | None = None, limit: int = 20) -> Page:
@@ -189,6 +355,8 @@ async def public_consultations(filters: ConsultationFilters, cursor: str | None 
         query = query.filter(status=filters.status)
     if filters.q:
         query = query.filter(Q(title__icontains=filters.q) | Q(summary__icontains=filters.q))
+    if filters.topic:
+        query = query.filter(id__in=Subquery(ConsultationTopic.filter(topic__slug=filters.topic).values("consultation_id")))
     after = _decode_cursor(cursor)
     if after is not None:
         query = query.filter(id__lt=after)
@@ -197,7 +365,7 @@ async def public_consultations(filters: ConsultationFilters, cursor: str | None 
 
 
 async def public_consultation(slug: str) -> dict[str, Any] | None:
-    rows = await Consultation.filter(slug=slug, status__in=PUBLIC_STATUSES).values(*LIST_FIELDS, "agency_id")
+    rows = await Consultation.filter(slug=slug, status__in=PUBLIC_STATUSES).values(*LIST_FIELDS, "agency_id", "moderation_mode")
     if not rows:
         return None
     consultation = rows[0]
@@ -205,3 +373,159 @@ async def public_consultation(slug: str) -> dict[str, Any] | None:
         "id", "label", "title", "body_html"
     )
     return consultation
+
+
+# --- API: the read-only JSON API and the Atom feed --------------------------------------------------
+
+# Question results are published with the rest of the outcome, never while people can still answer.
+RESULTS_STATUSES = (ConsultationStatus.CLOSED, ConsultationStatus.OUTCOME_PUBLISHED, ConsultationStatus.ARCHIVED)
+API_MAX_LIMIT = 100
+
+
+def valid_cursor(cursor: str, order: str = "newest") -> bool:
+    """Whether a cursor is one this site hands out: a client walking pages with a mangled cursor is
+    told so, rather than silently sent back to the first page and looping."""
+    return (_decode_pair(cursor) if order == "agreed" else _decode_cursor(cursor)) is not None
+
+
+async def topics_by_consultation(consultation_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The topic tags of several consultations in one query, each as consultation_topics gives them."""
+    if not consultation_ids:
+        return {}
+    rows = await ConsultationTopic.filter(consultation_id__in=consultation_ids).order_by("topic__name_vi", "topic_id").values(
+        "consultation_id", "topic_id", "topic__slug", "topic__name_vi", "topic__name_en"
+    )
+    topics: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        topics.setdefault(row["consultation_id"], []).append(
+            {"id": row["topic_id"], "slug": row["topic__slug"], "name_vi": row["topic__name_vi"], "name_en": row["topic__name_en"]}
+        )
+    return topics
+
+
+async def api_consultations(filters: ConsultationFilters, cursor: str | None = None, limit: int = 20) -> Page:
+    """The same page as the public list, each row with its agency's id, its last change and its topics
+    (two more queries for the whole page)."""
+    page = await public_consultations(filters, cursor, limit)
+    ids = [row["id"] for row in page.rows]
+    extras = {row["id"]: row for row in await Consultation.filter(id__in=ids).values("id", "agency_id", "updated_at")} if ids else {}
+    topics = await topics_by_consultation(ids)
+    for row in page.rows:
+        row["agency_id"] = extras[row["id"]]["agency_id"]
+        row["updated_at"] = extras[row["id"]]["updated_at"]
+        row["topics"] = topics.get(row["id"], [])
+    return page
+
+
+async def api_consultation(consultation_id: int) -> dict[str, Any] | None:
+    """A public consultation by id, as the list shows it; None for a draft or an id that exists nowhere."""
+    if not 0 < consultation_id < MAX_ID:
+        return None
+    rows = await Consultation.filter(id=consultation_id, status__in=PUBLIC_STATUSES).values(*LIST_FIELDS, "agency_id", "updated_at")
+    return rows[0] if rows else None
+
+
+async def api_consultation_detail(consultation: dict[str, Any]) -> dict[str, Any]:
+    """What the page of a public consultation shows besides its summary: articles in order, topics,
+    questions and attachments."""
+    consultation_id = consultation["id"]
+    return {
+        "articles": await Article.filter(consultation_id=consultation_id).order_by("position").values("id", "position", "label", "title", "body_html"),
+        "topics": await consultation_topics(consultation_id),
+        "questions": await consultation_questions(consultation_id),
+        "attachments": await consultation_attachments(consultation_id),
+    }
+
+
+async def article_in_consultation(article_id: int, consultation_id: int) -> bool:
+    if not 0 < article_id < MAX_ID:
+        return False
+    return await Article.filter(id=article_id, consultation_id=consultation_id).exists()
+
+
+async def api_tallies(consultation: dict[str, Any]) -> dict[str, Any]:
+    """Stance per article (every article, in order, after the whole draft, with zeros where nobody
+    commented) and, once the consultation has closed, the question results."""
+    tallies = await comment_tallies(consultation["id"])
+    articles = await Article.filter(consultation_id=consultation["id"]).order_by("position").values("id", "label")
+    empty = {"total": 0, **{s.value: 0 for s in Stance}}
+    rows = [{"article_id": None, "label": None, **tallies.get(None, empty)}]
+    rows += [{"article_id": a["id"], "label": a["label"], **tallies.get(a["id"], empty)} for a in articles]
+    closed = ConsultationStatus(consultation["status"]) in RESULTS_STATUSES
+    return {
+        "articles": rows,
+        "comments_total": sum(tally["total"] for tally in tallies.values()),
+        "questions_available": closed,
+        "responses": await response_count(consultation["id"]) if closed else None,
+        "questions": await question_results(consultation["id"]) if closed else None,
+    }
+
+
+# --- topics, questions, attachments ---------------------------------------------------------------
+
+
+async def topics() -> list[dict[str, Any]]:
+    return await Topic.all().order_by("name_vi", "id").values("id", "slug", "name_vi", "name_en")
+
+
+async def consultation_topics(consultation_id: int) -> list[dict[str, Any]]:
+    """A consultation's topic tags (id, slug, name_vi, name_en), by Vietnamese name."""
+    rows = await ConsultationTopic.filter(consultation_id=consultation_id).order_by("topic__name_vi", "topic_id").values(
+        "topic_id", "topic__slug", "topic__name_vi", "topic__name_en"
+    )
+    return [{"id": r["topic_id"], "slug": r["topic__slug"], "name_vi": r["topic__name_vi"], "name_en": r["topic__name_en"]} for r in rows]
+
+
+async def public_consultation_cards(filters: ConsultationFilters, cursor: str | None = None, limit: int = 20) -> Page:
+    """The public list's page, each row with its topic tags (one more query for the page)."""
+    page = await public_consultations(filters, cursor, limit)
+    tags = await topics_by_consultation([row["id"] for row in page.rows])
+    for row in page.rows:
+        row["topics"] = tags.get(row["id"], [])
+    return page
+
+
+def _question_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "kind": QuestionKind(row["kind"]).value}
+
+
+async def consultation_questions(consultation_id: int) -> list[dict[str, Any]]:
+    """The questions in order: id, position, kind ("single", "multiple", "scale", "text"), prompt,
+    options (a list of strings, empty for scale and text) and required."""
+    rows = await Question.filter(consultation_id=consultation_id).order_by("position", "id").values(
+        "id", "position", "kind", "prompt", "options", "required"
+    )
+    return [_question_row(row) for row in rows]
+
+
+async def question_for_editing(question_id: int) -> dict[str, Any] | None:
+    if not 0 < question_id < MAX_ID:
+        return None
+    rows = await Question.filter(id=question_id).values(
+        "id", "consultation_id", "kind", "prompt", "options", "required", "consultation__title", "consultation__agency_id"
+    )
+    return _question_row(rows[0]) if rows else None
+
+
+async def consultation_attachments(consultation_id: int) -> list[dict[str, Any]]:
+    """The PDF attachments in the order they were added: id, title, filename, size in bytes."""
+    return await Attachment.filter(consultation_id=consultation_id).order_by("id").values("id", "title", "filename", "size")
+
+
+async def public_attachment(slug: str, attachment_id: int) -> dict[str, Any] | None:
+    """An attachment of a public consultation, found by the consultation's address and its id."""
+    if not 0 < attachment_id < MAX_ID:
+        return None
+    rows = await Attachment.filter(
+        id=attachment_id, consultation__slug=slug, consultation__status__in=PUBLIC_STATUSES
+    ).values("id", "filename", "stored_name", "size")
+    return rows[0] if rows else None
+
+
+async def attachment_for_managing(attachment_id: int) -> dict[str, Any] | None:
+    if not 0 < attachment_id < MAX_ID:
+        return None
+    rows = await Attachment.filter(id=attachment_id).values(
+        "id", "consultation_id", "filename", "stored_name", "size", "consultation__agency_id"
+    )
+    return rows[0] if rows else None

@@ -4,32 +4,43 @@ language."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import os
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO, Sequence
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from consult import mail, security
-from consult.i18n import LANGUAGES, gettext as _
+from consult import i18n, mail, security
+from consult.i18n import LANGUAGES, file_size, gettext as _
 from consult.models import (
     Account,
     AccountToken,
     Agency,
     Article,
+    Attachment,
     AuditEntry,
     Consent,
     Consultation,
     ConsultationKind,
     ConsultationStatus,
+    ConsultationTopic,
+    Follow,
     ModerationMode,
     OutboxMail,
+    Question,
+    QuestionKind,
     Role,
     RoleGrant,
     TokenPurpose,
+    Topic,
 )
 from consult.permissions import Principal, can_act_for_agency, can_administer
 from consult.queue import enqueue
@@ -347,6 +358,36 @@ async def create_agency(actor: Principal | None, *, slug: str, name_vi: str, nam
     return agency
 
 
+MAX_TOPIC_NAME = 80
+
+
+async def create_topic(actor: Principal | None, *, name_vi: str, name_en: str) -> Topic:
+    """A topic tag; its address part is made from the Vietnamese name."""
+    _require_admin(actor)
+    v = Validator({})
+    name_vi = " ".join(plain_text(name_vi).split())
+    name_en = " ".join(plain_text(name_en).split())
+    for field_name, value, missing in (
+        ("name_vi", name_vi, _("Enter the name in Vietnamese")),
+        ("name_en", name_en, _("Enter the name in English")),
+    ):
+        if not value:
+            v.fail(field_name, missing)
+        elif len(value) > MAX_TOPIC_NAME:
+            v.fail(field_name, _("The name must be %(max)s characters or fewer", max=MAX_TOPIC_NAME))
+    v.raise_if_any()
+    async with in_transaction():
+        if await Topic.filter(name_vi__iexact=name_vi).exists():
+            raise ServiceError({"name_vi": _("A topic with this name already exists")})
+        if await Topic.filter(name_en__iexact=name_en).exists():
+            raise ServiceError({"name_en": _("A topic with this name already exists")})
+        base = slugify(name_vi)[:70].strip("-")
+        slug = _first_free(base, set(await Topic.filter(slug__startswith=base).values_list("slug", flat=True)))
+        topic = await Topic.create(slug=slug, name_vi=name_vi, name_en=name_en)
+        await _audit(actor, "topic.create", "topic", topic.id, slug=slug)
+    return topic
+
+
 async def grant_role(actor: Principal | None, *, account_id: int, role: str, agency_id: int | None) -> RoleGrant:
     _require_admin(actor)
     v = Validator({})
@@ -455,7 +496,7 @@ async def publish(actor: Principal | None, consultation_id: int, *, opens_at: da
     return await Consultation.get(id=consultation.id)
 
 
-async def extend_deadline(actor: Principal | None, consultation_id: int, *, closes_at: datetime | None, reason: str) -> Consultation:
+async def extend_deadline(actor: Principal | None, settings: Settings, consultation_id: int, *, closes_at: datetime | None, reason: str) -> Consultation:
     consultation = await _consultation_for(actor, consultation_id)
     v = Validator({})
     reason = v.require("reason", plain_text(reason), _("Say why the deadline is extended; followers are told"))
@@ -470,10 +511,12 @@ async def extend_deadline(actor: Principal | None, consultation_id: int, *, clos
             raise ServiceError({"": _("The consultation changed meanwhile; reload the page and try again")}, 409)
         await _audit(actor, "consultation.extend", "consultation", consultation.id,
                      old_closes_at=consultation.closes_at.isoformat(), closes_at=closes_at.isoformat(), reason=reason)
+        mails = await notify_followers(settings, consultation.id, "extended", reason)
+    await send_queued(mails)
     return await Consultation.get(id=consultation.id)
 
 
-async def close_early(actor: Principal | None, consultation_id: int, *, reason: str) -> Consultation:
+async def close_early(actor: Principal | None, settings: Settings, consultation_id: int, *, reason: str) -> Consultation:
     consultation = await _consultation_for(actor, consultation_id)
     v = Validator({})
     reason = v.require("reason", plain_text(reason), _("Say why the consultation closes early; followers are told"))
@@ -488,10 +531,12 @@ async def close_early(actor: Principal | None, consultation_id: int, *, reason: 
         if not changed:
             raise ServiceError({"": _("Only an open consultation can be closed")})
         await _audit(actor, "consultation.close", "consultation", consultation.id, reason=reason, early=True)
+        mails = await notify_followers(settings, consultation.id, "closed", reason)
+    await send_queued(mails)
     return await Consultation.get(id=consultation.id)
 
 
-async def advance_lifecycle(when: datetime | None = None) -> dict[str, list[int]]:
+async def advance_lifecycle(settings: Settings, when: datetime | None = None) -> dict[str, list[int]]:
     """Open what is due to open and close what is due to close, by the stored times.
 
     Each change is a conditional update, so two runs at once (two workers, or a retry) change each
@@ -507,10 +552,48 @@ async def advance_lifecycle(when: datetime | None = None) -> dict[str, list[int]
         for consultation_id in due:
             async with in_transaction():
                 changed = await Consultation.filter(id=consultation_id, status=before).update(status=after, **{stamp_field: moment})
+                mails = []
                 if changed:
                     await _audit(None, action, "consultation", consultation_id, at=moment.isoformat(), by="schedule")
                     result[key].append(consultation_id)
+                    if key == "closed":
+                        mails = await notify_followers(settings, consultation_id, "closed")
+            await send_queued(mails)
     return result
+
+
+# Followers hear of these changes; the values name the mail templates.
+FOLLOWER_EVENTS = ("extended", "closed", "outcome")
+
+
+async def notify_followers(settings: Settings, consultation_id: int, event: str, reason: str = "") -> list[int]:
+    """One e-mail per follower, in the follower's language, stored in the outbox inside the caller's
+    transaction; returns the outbox ids for the caller to enqueue after the commit."""
+    assert event in FOLLOWER_EVENTS
+    consultation = await Consultation.get(id=consultation_id)
+    followers = await Follow.filter(consultation_id=consultation_id).values("account__email", "account__language", "account__display_name")
+    fmt = i18n.Formatter(settings.timezone)
+    context = {
+        "site": settings.site_name,
+        "title": consultation.title,
+        "link": f"{settings.base_url.rstrip('/')}/consultations/{consultation.slug}",
+        # Called while the mail renders, so the date is written in the follower's language.
+        "closes": lambda: fmt.datetime(consultation.closes_at, "long") if consultation.closes_at else "",
+        "reason": reason,
+    }
+    ids = []
+    for follower in followers:
+        outbox = await mail.queue_mail(
+            follower["account__email"], f"consultation_{event}", follower["account__language"] or settings.default_language,
+            {**context, "name": follower["account__display_name"]},
+        )
+        ids.append(outbox.id)
+    return ids
+
+
+async def send_queued(mail_ids: list[int]) -> None:
+    for mail_id in mail_ids:
+        await enqueue("send_mail", mail_id, _job_id=mail.send_mail_job_id(mail_id))
 
 
 # --- drafts: officials write a consultation and its articles before it opens -------------------
@@ -528,15 +611,19 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:100].strip("-") or "tham-van"
 
 
-async def _unique_slug(title: str) -> str:
-    base = slugify(title)
-    taken = set(await Consultation.filter(slug__startswith=base).values_list("slug", flat=True))
+def _first_free(base: str, taken: set[str]) -> str:
+    """The address part itself, or with the first number that makes it new: "luat-dat-dai-2"."""
     if base not in taken:
         return base
     number = 2
     while f"{base}-{number}" in taken:
         number += 1
     return f"{base}-{number}"
+
+
+async def _unique_slug(title: str) -> str:
+    base = slugify(title)
+    return _first_free(base, set(await Consultation.filter(slug__startswith=base).values_list("slug", flat=True)))
 
 
 def _check_draft_fields(v: Validator, *, title: str, summary: str, kind: str, language: str, moderation_mode: str) -> dict[str, Any]:
@@ -559,13 +646,37 @@ def _check_draft_fields(v: Validator, *, title: str, summary: str, kind: str, la
     return {"title": title, "summary": summary, "kind": kind, "language": language, "moderation_mode": moderation_mode}
 
 
+MAX_TOPICS = 10
+
+
+async def _check_topics(v: Validator, topic_ids: Sequence[int] | None) -> list[int] | None:
+    if topic_ids is None:
+        return None
+    chosen = sorted(set(topic_ids))
+    if len(chosen) > MAX_TOPICS:
+        v.fail("topics", _("Choose at most %(max)s topics", max=MAX_TOPICS))
+    elif chosen and await Topic.filter(id__in=chosen).count() != len(chosen):
+        v.fail("topics", _("Choose topics from the list"))
+    return chosen
+
+
+async def _set_topics(consultation_id: int, topic_ids: list[int]) -> None:
+    await ConsultationTopic.filter(consultation_id=consultation_id).exclude(topic_id__in=topic_ids).delete()
+    present = set(await ConsultationTopic.filter(consultation_id=consultation_id).values_list("topic_id", flat=True))
+    added = [ConsultationTopic(consultation_id=consultation_id, topic_id=topic_id) for topic_id in topic_ids if topic_id not in present]
+    if added:
+        await ConsultationTopic.bulk_create(added)
+
+
 async def create_draft(
-    actor: Principal | None, *, agency_id: int | None, title: str, summary: str, kind: str, language: str, moderation_mode: str
+    actor: Principal | None, *, agency_id: int | None, title: str, summary: str, kind: str, language: str, moderation_mode: str,
+    topic_ids: Sequence[int] = (),
 ) -> Consultation:
     if actor is None or not (actor.is_admin or actor.agency_ids):
         raise PermissionDenied()
     v = Validator({})
     values = _check_draft_fields(v, title=title, summary=summary, kind=kind, language=language, moderation_mode=moderation_mode)
+    topics = await _check_topics(v, topic_ids) or []
     agency = await Agency.get_or_none(id=agency_id) if agency_id else None
     if agency is None:
         v.fail("agency", _("Choose the agency that runs the consultation"))
@@ -576,7 +687,8 @@ async def create_draft(
         consultation = await Consultation.create(
             agency=agency, slug=await _unique_slug(values["title"]), created_by_id=actor.id, **values
         )
-        await _audit(actor, "consultation.create", "consultation", consultation.id, title=values["title"])
+        await _set_topics(consultation.id, topics)
+        await _audit(actor, "consultation.create", "consultation", consultation.id, title=values["title"], topics=topics)
     return consultation
 
 
@@ -589,17 +701,22 @@ async def _editable(actor: Principal | None, consultation_id: int) -> Consultati
 
 
 async def update_draft(
-    actor: Principal | None, consultation_id: int, *, title: str, summary: str, kind: str, language: str, moderation_mode: str
+    actor: Principal | None, consultation_id: int, *, title: str, summary: str, kind: str, language: str, moderation_mode: str,
+    topic_ids: Sequence[int] | None = None,
 ) -> Consultation:
+    """Save the draft's details; its topic tags become ``topic_ids`` unless that is None (left as they are)."""
     consultation = await _editable(actor, consultation_id)
     v = Validator({})
     values = _check_draft_fields(v, title=title, summary=summary, kind=kind, language=language, moderation_mode=moderation_mode)
+    topics = await _check_topics(v, topic_ids)
     v.raise_if_any()
     async with in_transaction():
         changed = await Consultation.filter(id=consultation.id, status__in=EDITABLE).update(**values)
         if not changed:
             raise ServiceError({"": _("The text cannot be changed after the consultation has opened")}, 409)
-        await _audit(actor, "consultation.update", "consultation", consultation.id)
+        if topics is not None:
+            await _set_topics(consultation.id, topics)
+        await _audit(actor, "consultation.update", "consultation", consultation.id, **({"topics": topics} if topics is not None else {}))
     return await Consultation.get(id=consultation.id)
 
 
@@ -669,3 +786,227 @@ async def move_article(actor: Principal | None, article_id: int, step: int) -> N
         await Article.filter(id=article.id).update(position=neighbour.position)
         await Article.filter(id=neighbour.id).update(position=article.position)
         await _audit(actor, "article.move", "consultation", article.consultation_id, article=article.id, step=step)
+
+
+# --- questions: what participants are asked, in order, written while the draft is editable -----
+
+MAX_PROMPT = 500
+MAX_OPTION = 200
+MIN_OPTIONS, MAX_OPTIONS = 2, 20
+CHOICE_KINDS = (QuestionKind.SINGLE, QuestionKind.MULTIPLE)
+
+
+def _one_line(value: str) -> str:
+    return " ".join(plain_text(value).split())
+
+
+def _first_repeated(options: list[str]) -> str | None:
+    seen: set[str] = set()
+    for option in options:
+        if option.casefold() in seen:
+            return option
+        seen.add(option.casefold())
+    return None
+
+
+def _check_question(v: Validator, *, kind: str, prompt: str, options: Sequence[str], required: bool) -> dict[str, Any]:
+    prompt = _one_line(prompt)
+    try:
+        kind_value: QuestionKind | None = QuestionKind(kind)
+    except ValueError:
+        kind_value = None
+        v.fail("kind", _("Choose the kind of question"))
+    if not prompt:
+        v.fail("prompt", _("Enter the question"))
+    elif len(prompt) > MAX_PROMPT:
+        v.fail("prompt", _("The question must be %(max)s characters or fewer", max=MAX_PROMPT))
+    cleaned = [option for option in (_one_line(line) for line in options) if option]
+    if kind_value in CHOICE_KINDS:
+        twice = _first_repeated(cleaned)
+        if len(cleaned) < MIN_OPTIONS:
+            v.fail("options", _("Enter at least %(min)s options, one per line", min=MIN_OPTIONS))
+        elif len(cleaned) > MAX_OPTIONS:
+            v.fail("options", _("Enter at most %(max)s options", max=MAX_OPTIONS))
+        elif any(len(option) > MAX_OPTION for option in cleaned):
+            v.fail("options", _("Each option must be %(max)s characters or fewer", max=MAX_OPTION))
+        elif twice is not None:
+            v.fail("options", _("Each option must be different: “%(option)s” is there twice", option=twice))
+    else:
+        cleaned = []  # a scale runs 1 to 5 and free text has no options
+    return {"kind": kind_value, "prompt": prompt, "options": cleaned, "required": bool(required)}
+
+
+async def add_question(
+    actor: Principal | None, consultation_id: int, *, kind: str, prompt: str, options: Sequence[str], required: bool
+) -> Question:
+    consultation = await _editable(actor, consultation_id)
+    v = Validator({})
+    values = _check_question(v, kind=kind, prompt=prompt, options=options, required=required)
+    v.raise_if_any()
+    async with in_transaction():
+        last = await Question.filter(consultation_id=consultation.id).order_by("-position").limit(1).values_list("position", flat=True)
+        question = await Question.create(consultation_id=consultation.id, position=(last[0] if last else 0) + 1, **values)
+        await _audit(actor, "question.add", "consultation", consultation.id, question=question.id, kind=values["kind"].value)
+    return question
+
+
+async def _question_for(actor: Principal | None, question_id: int) -> Question:
+    question = await Question.get_or_none(id=question_id)
+    if question is None:
+        raise ServiceError({"": _("This question does not exist")}, 404)
+    await _editable(actor, question.consultation_id)
+    return question
+
+
+async def update_question(
+    actor: Principal | None, question_id: int, *, kind: str, prompt: str, options: Sequence[str], required: bool
+) -> Question:
+    question = await _question_for(actor, question_id)
+    v = Validator({})
+    values = _check_question(v, kind=kind, prompt=prompt, options=options, required=required)
+    v.raise_if_any()
+    async with in_transaction():
+        await Question.filter(id=question.id).update(**values)
+        await _audit(actor, "question.update", "consultation", question.consultation_id, question=question.id)
+    return await Question.get(id=question.id)
+
+
+async def remove_question(actor: Principal | None, question_id: int) -> None:
+    question = await _question_for(actor, question_id)
+    async with in_transaction():
+        await question.delete()
+        await _audit(actor, "question.remove", "consultation", question.consultation_id, question=question.id, prompt=question.prompt)
+
+
+async def move_question(actor: Principal | None, question_id: int, step: int) -> None:
+    """Swap a question with its neighbour above (step -1) or below (step +1)."""
+    question = await _question_for(actor, question_id)
+    siblings = Question.filter(consultation_id=question.consultation_id)
+    neighbour = await (
+        siblings.filter(position__lt=question.position).order_by("-position") if step < 0
+        else siblings.filter(position__gt=question.position).order_by("position")
+    ).first()
+    if neighbour is None:
+        return
+    async with in_transaction():
+        await Question.filter(id=question.id).update(position=neighbour.position)
+        await Question.filter(id=neighbour.id).update(position=question.position)
+        await _audit(actor, "question.move", "consultation", question.consultation_id, question=question.id, step=step)
+
+
+# --- attachments: PDF files of the draft, stored under the upload directory by a random name ---
+
+PDF_SIGNATURE = b"%PDF-"
+MAX_ATTACHMENT_TITLE = 200
+MAX_ATTACHMENTS = 20
+_CHUNK = 1 << 16
+_UNSAFE_IN_NAMES = re.compile(r'[<>:"/\\|?*]')
+
+
+class _UploadRefused(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def attachment_path(settings: Settings, stored_name: str) -> Path:
+    return settings.upload_path / stored_name
+
+
+def clean_filename(name: str) -> str:
+    """The uploaded file's name as the download offers it: no folders, no characters file systems refuse,
+    at most 200 characters, ending in .pdf."""
+    name = _one_line((name or "").replace("\\", "/").rsplit("/", 1)[-1])
+    stem = name[:-4] if name.lower().endswith(".pdf") else name
+    stem = _UNSAFE_IN_NAMES.sub("", stem).strip(". ")[:190].strip(". ")
+    return f"{stem or 'tai-lieu'}.pdf"
+
+
+def _store_pdf(source: BinaryIO, folder: Path, max_bytes: int) -> tuple[str, int, str]:
+    """Copy the upload to a new file, checking it as it goes: (stored name, size, SHA-256).
+
+    Written under a temporary name and renamed when complete, so a half-written file never has a name
+    that a row points to. The first bytes decide whether it is a PDF, whatever its name or declared type."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_name = f"{secrets.token_hex(16)}.pdf"
+    partial = folder / f".{stored_name}.part"
+    digest, size, head = hashlib.sha256(), 0, b""
+    try:
+        with partial.open("xb") as out:
+            while chunk := source.read(_CHUNK):
+                if len(head) < len(PDF_SIGNATURE):
+                    head += chunk[: len(PDF_SIGNATURE) - len(head)]
+                    if len(head) == len(PDF_SIGNATURE) and head != PDF_SIGNATURE:
+                        raise _UploadRefused("not_pdf")
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _UploadRefused("too_large")
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if size == 0:
+            raise _UploadRefused("empty")
+        if head != PDF_SIGNATURE:
+            raise _UploadRefused("not_pdf")
+        os.replace(partial, folder / stored_name)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return stored_name, size, digest.hexdigest()
+
+
+def attachment_too_large_message(settings: Settings) -> str:
+    return _("The file must be %(size)s or smaller", size=file_size(settings.attachment_max_bytes))
+
+
+def _refusal_message(settings: Settings, reason: str) -> str:
+    if reason == "too_large":
+        return attachment_too_large_message(settings)
+    if reason == "empty":
+        return _("The selected file is empty")
+    return _("The selected file must be a PDF")
+
+
+async def add_attachment(
+    settings: Settings, actor: Principal | None, consultation_id: int, *, title: str, filename: str, source: BinaryIO | None
+) -> Attachment:
+    """Store an uploaded PDF for a draft; the title defaults to the file's name."""
+    consultation = await _editable(actor, consultation_id)
+    v = Validator({})
+    title = _one_line(title)
+    if len(title) > MAX_ATTACHMENT_TITLE:
+        v.fail("title", _("The title must be %(max)s characters or fewer", max=MAX_ATTACHMENT_TITLE))
+    if source is None or not filename:
+        v.fail("file", _("Choose a PDF file to upload"))
+    if await Attachment.filter(consultation_id=consultation.id).count() >= MAX_ATTACHMENTS:
+        v.fail("", _("A consultation can have at most %(max)s attachments", max=MAX_ATTACHMENTS))
+    v.raise_if_any()
+    try:
+        stored_name, size, sha256 = await asyncio.to_thread(_store_pdf, source, settings.upload_path, settings.attachment_max_bytes)
+    except _UploadRefused as refused:
+        raise ServiceError({"file": _refusal_message(settings, refused.reason)}) from None
+    name = clean_filename(filename)
+    try:
+        async with in_transaction():
+            attachment = await Attachment.create(
+                consultation_id=consultation.id, title=title or name[:-4][:MAX_ATTACHMENT_TITLE], filename=name,
+                stored_name=stored_name, size=size, sha256=sha256, uploaded_by_id=actor.id,
+            )
+            await _audit(actor, "attachment.add", "consultation", consultation.id, attachment=attachment.id, filename=name, sha256=sha256)
+    except BaseException:
+        attachment_path(settings, stored_name).unlink(missing_ok=True)
+        raise
+    return attachment
+
+
+async def remove_attachment(settings: Settings, actor: Principal | None, attachment_id: int) -> None:
+    attachment = await Attachment.get_or_none(id=attachment_id)
+    if attachment is None:
+        raise ServiceError({"": _("This attachment does not exist")}, 404)
+    await _editable(actor, attachment.consultation_id)
+    async with in_transaction():
+        await attachment.delete()
+        await _audit(actor, "attachment.remove", "consultation", attachment.consultation_id, attachment=attachment.id, filename=attachment.filename)
+    # Only once the row is gone: a failed delete must not leave a row without its file.
+    attachment_path(settings, attachment.stored_name).unlink(missing_ok=True)

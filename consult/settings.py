@@ -45,7 +45,7 @@ class Settings:
     smtp_username: str = _setting("", "SMTP user name (empty: no authentication).")
     smtp_password: str = _setting("", "SMTP password.")
     smtp_starttls: bool = _setting(True, "Use STARTTLS with the SMTP server.")
-    max_body_bytes: int = _setting(1_048_576, "Largest request body accepted, in bytes; larger requests get a 413 page.")
+    max_body_bytes: int = _setting(1_048_576, "Largest request body accepted, in bytes (the PDF upload form takes an attachment more); larger requests get a 413 page.")
     session_days: int = _setting(14, "How long a sign-in lasts, in days.")
     verify_link_hours: int = _setting(48, "How long an e-mail verification link stays valid, in hours.")
     reset_link_hours: int = _setting(2, "How long a password reset link stays valid, in hours.")

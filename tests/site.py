@@ -7,6 +7,7 @@ all iterate over it; a test fails when a GET route of the app has no line here.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from consult import demo, security
 from consult.models import (
     Account, AccountToken, Agency, Article, AuditEntry, Consultation, ConsultationKind, ConsultationStatus, Role, RoleGrant, TokenPurpose,
 )
+from consult.models import Attachment, Comment, CommentStatus, ConsultationTopic, Question, QuestionKind, Stance, Topic
 from consult.text.sanitize import markdown_to_html
 from tests.helpers import PASSWORD, sign_in
 
@@ -39,6 +41,14 @@ class World:
     open_id: int = 0  # an open consultation of the first agency
     open_slug: str = ""
     draft_slug: str = ""
+    topic_slug: str = ""  # a topic of the draft and of the open consultation
+    question_id: int = 0  # a question of the draft
+    attachment_id: int = 0  # a PDF of the draft
+    open_attachment_id: int = 0  # a PDF of the open consultation
+    open_article_id: int = 0  # the open consultation's article
+    open_question_id: int = 0  # a question of the open consultation
+    comment_id: int = 0  # a published comment on the open consultation, with a reply, by a citizen not among the roles
+    author: Account | None = None  # that citizen
 
 
 @dataclass(frozen=True)
@@ -84,12 +94,30 @@ PAGES: list[SitePage] = [
     SitePage("manage an open consultation", "/manage/{consultation_id:int}", role="official", path=lambda w: f"/manage/{w.open_id}"),
     SitePage("preview a draft", "/manage/{consultation_id:int}/preview", role="official", path=lambda w: f"/manage/{w.draft_id}/preview"),
     SitePage("edit an article", "/manage/articles/{article_id:int}", role="official", path=lambda w: f"/manage/articles/{w.article_id}"),
+    SitePage("edit a question", "/manage/questions/{question_id:int}", role="official", path=lambda w: f"/manage/questions/{w.question_id}"),
+    SitePage("consultations of a topic", "/consultations", path=lambda w: f"/consultations?topic={w.topic_slug}"),
+    SitePage("an article and its comments", "/consultations/{slug:str}/articles/{article_id:int}",
+             path=lambda w: f"/consultations/{w.open_slug}/articles/{w.open_article_id}"),
+    SitePage("a consultation, signed in", "/consultations/{slug:str}", role="citizen", path=lambda w: f"/consultations/{w.open_slug}"),
+    SitePage("comments, most agreed first", "/consultations/{slug:str}", path=lambda w: f"/consultations/{w.open_slug}?order=agreed"),
+    SitePage("an article, signed in", "/consultations/{slug:str}/articles/{article_id:int}", role="citizen",
+             path=lambda w: f"/consultations/{w.open_slug}/articles/{w.open_article_id}"),
+    SitePage("write a comment", "/consultations/{slug:str}/comment", role="citizen", path=lambda w: f"/consultations/{w.open_slug}/comment"),
+    SitePage("answer the questions", "/consultations/{slug:str}/respond", role="citizen", path=lambda w: f"/consultations/{w.open_slug}/respond"),
+    SitePage("reply to a comment", "/comments/{comment_id:int}/reply", role="citizen", path=lambda w: f"/comments/{w.comment_id}/reply"),
+    SitePage("report a comment", "/comments/{comment_id:int}/flag", role="citizen", path=lambda w: f"/comments/{w.comment_id}/flag"),
+    SitePage("my participation", "/account/participation", role="citizen"),
+    SitePage("delete my account", "/account/delete", role="citizen"),
     SitePage("page not found", None, path="/no-such-page", status=404),
     SitePage("no permission", None, role="citizen", path="/admin", status=403),
 ]
 
 # GET routes that are not pages: a JSON document, files.
-NOT_PAGES = {"/healthz", "/static"}
+NOT_PAGES = {
+    "/healthz", "/static", "/consultations/feed.atom", "/api/consultations", "/api/consultations/{consultation_id:int}",
+    "/api/consultations/{consultation_id:int}/comments", "/api/consultations/{consultation_id:int}/tallies", "/api/openapi.json",
+    "/consultations/{slug:str}/attachments/{attachment_id:int}", "/manage/attachments/{attachment_id:int}", "/account/export",
+}
 
 
 async def seed_world(settings) -> World:
@@ -125,7 +153,61 @@ async def seed_world(settings) -> World:
     await Article.create(consultation=opened, position=1, label="Điều 1", title="Phạm vi điều chỉnh",
                          body_markdown="Luật này quy định về **tiếp cận thông tin**.", body_html=markdown_to_html("Luật này quy định về **tiếp cận thông tin**."))
     await AuditEntry.create(actor=world.accounts["admin"], action="role.grant", target_type="account", target_id=str(world.accounts["official"].id), detail={"role": "official"})
+    await seed_draft_parts(settings, world)
+    await seed_participation(world, opened)
     return world
+
+
+async def seed_participation(world: World, opened: Consultation) -> None:
+    """What citizens have done on the open consultation: a question, and comments that show, with votes."""
+    world.open_article_id = (await Article.get(consultation=opened, position=1)).id
+    question = await Question.create(consultation=opened, position=1, kind=QuestionKind.MULTIPLE, prompt="Bạn cần thông tin gì?",
+                                     options=["Ngân sách", "Đất đai", "Môi trường"], required=True)
+    world.open_question_id = question.id
+    world.author = await Account.create(email="author@example.vn", display_name="Người góp ý", password_hash="not a usable hash",
+                                        email_verified_at=datetime.now(timezone.utc))
+    world.comment_id = (await published_comment(world, "Nên công khai cả dữ liệu ngân sách.", stance=Stance.CHANGE,
+                                                proposed_wording="Cơ quan nhà nước công khai dữ liệu ngân sách hằng quý.")).id
+    reply = await published_comment(world, "Đồng ý, và cần đúng hạn.", parent_id=world.comment_id, stance=None)
+    await Comment.filter(id=world.comment_id).update(agree_count=3, disagree_count=1)
+    await Comment.filter(id=reply.id).update(agree_count=1)
+
+
+async def published_comment(world: World, body: str, *, author: Account | None = None, stance: Stance | None = Stance.SUPPORT,
+                            parent_id: int | None = None, proposed_wording: str | None = None) -> Comment:
+    """A published comment on the open consultation's article (by the world's author unless said)."""
+    return await Comment.create(
+        consultation_id=world.open_id, article_id=world.open_article_id, parent_id=parent_id, author=author or world.author,
+        stance=stance, body=body, proposed_wording=proposed_wording, status=CommentStatus.PUBLISHED, published_at=datetime.now(timezone.utc),
+    )
+
+
+async def seed_draft_parts(settings, world: World) -> None:
+    """A topic on the draft and the open consultation, a question on the draft, a PDF on each."""
+    topic, _ = await Topic.get_or_create(slug="du-lieu-mo", defaults={"name_vi": "Dữ liệu mở", "name_en": "Open data"})
+    world.topic_slug = topic.slug
+    for consultation_id in (world.draft_id, world.open_id):
+        await ConsultationTopic.get_or_create(consultation_id=consultation_id, topic=topic)
+    question = await Question.create(consultation_id=world.draft_id, position=1, kind=QuestionKind.SINGLE,
+                                     prompt="Bạn có ủng hộ việc công khai dữ liệu không?", options=["Có", "Không"], required=True)
+    world.question_id = question.id
+    world.attachment_id = await new_attachment(settings, world.draft_id)
+    world.open_attachment_id = await new_attachment(settings, world.open_id)
+
+
+SMALL_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+async def new_attachment(settings, consultation_id: int, filename: str = "Tờ trình dự thảo.pdf") -> int:
+    """A small PDF stored as an upload is: its file under the upload directory, and its row."""
+    stored_name = f"{secrets.token_hex(16)}.pdf"
+    settings.upload_path.mkdir(parents=True, exist_ok=True)
+    (settings.upload_path / stored_name).write_bytes(SMALL_PDF)
+    attachment = await Attachment.create(
+        consultation_id=consultation_id, title="Tờ trình", filename=filename, stored_name=stored_name,
+        size=len(SMALL_PDF), sha256=hashlib.sha256(SMALL_PDF).hexdigest(),
+    )
+    return attachment.id
 
 
 async def new_draft(agency_id: int, title: str = "Dự thảo Nghị định về dữ liệu mở") -> tuple[int, int]:

@@ -21,9 +21,10 @@ from tortoise import connections
 
 from consult import security
 from consult.models import Account, AccountToken, Agency, AuditEntry, Consultation, ConsultationStatus, Role, RoleGrant, TokenPurpose
+from consult.models import Attachment, Comment, CommentStatus, Flag, Follow, Question, QuestionKind, QuestionResponse, Topic, Vote
 from consult.queue import current_queue
 from tests.helpers import PASSWORD, csrf_from, model_tables, title_of
-from tests.site import ROLES, World, new_draft, seed_world, session_cookie
+from tests.site import ROLES, SMALL_PDF, World, new_attachment, new_draft, published_comment, seed_world, session_cookie
 
 OK, SIGNIN, FORBIDDEN = "ok", "signin", "forbidden"
 
@@ -91,8 +92,9 @@ class Access:
     who: dict[str, str]  # role -> expected outcome
     request: Request | None = None  # (path, form) for a role; default: the route's path, an empty form
     done: Check | None = None  # what an allowed request must have changed
-    order: int = 0  # requests that replace the session run last, in this order
+    order: float = 0  # requests that replace or end the session run last, in this order
     keeps_session: bool = False  # the browser carries on with the session this request gave it
+    files: dict[str, tuple[str, bytes, str]] | None = None  # sent as multipart/form-data with the form
 
 
 def fixed(path: str, form: dict[str, str] | None = None) -> Request:
@@ -127,7 +129,8 @@ async def reset_request(scene: Scene, role: str):
 
 
 async def admin_account_request(scene: Scene, role: str):
-    return f"/admin/accounts/{scene.account_id('official')}", {}
+    # Not one of the roles' accounts: each of those is deleted at the end of its own pass.
+    return f"/admin/accounts/{scene.target.id}", {}
 
 
 async def grant_request(scene: Scene, role: str):
@@ -192,6 +195,13 @@ async def open_page_request(scene: Scene, role: str):
     return f"/consultations/{scene.world.open_slug}", {}
 
 
+def open_api_request(suffix: str) -> Request:
+    async def build(scene: Scene, role: str):
+        return f"/api/consultations/{scene.world.open_id}{suffix}", {}
+
+    return build
+
+
 DRAFT_FORM = {"title": "Dự thảo đã sửa", "summary": "Tóm tắt mới.", "kind": "policy", "language": "vi", "moderation_mode": "post"}
 
 
@@ -233,6 +243,95 @@ def status_changed(expected: ConsultationStatus) -> Check:
         assert (await Consultation.get(id=consultation_id)).status is expected
 
     return check
+
+
+def question_request(suffix: str, form: dict[str, str] | None = None, fresh: bool = False) -> Request:
+    async def build(scene: Scene, role: str):
+        question_id = scene.world.question_id
+        if fresh:
+            question_id = (await Question.create(consultation_id=scene.world.draft_id, position=9, kind=QuestionKind.TEXT, prompt="Ý kiến khác?")).id
+        return f"/manage/questions/{question_id}{suffix}", dict(form or {})
+
+    return build
+
+
+QUESTION_FORM = {"kind": "multiple", "prompt": "Bạn quan tâm dữ liệu nào?", "options": "Giao thông\nY tế\nGiáo dục", "required": "yes"}
+
+
+async def topic_created(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    topic = await Topic.get(slug="giao-thong")
+    assert await AuditEntry.filter(action="topic.create", target_id=str(topic.id), actor_id=scene.account_id(role)).exists()
+
+
+async def public_attachment_request(scene: Scene, role: str):
+    return f"/consultations/{scene.world.open_slug}/attachments/{scene.world.open_attachment_id}", {}
+
+
+def attachment_request(suffix: str = "", fresh: bool = False) -> Request:
+    async def build(scene: Scene, role: str):
+        attachment_id = await new_attachment(scene.app.state.settings, scene.world.draft_id) if fresh else scene.world.attachment_id
+        return f"/manage/attachments/{attachment_id}{suffix}", {}
+
+    return build
+
+
+async def pdf_sent(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    assert response.headers["content-type"] == "application/pdf" and response.content == SMALL_PDF
+
+
+async def attachment_added(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    assert await Attachment.filter(consultation_id=scene.world.draft_id, filename="phu-luc.pdf", uploaded_by_id=scene.account_id(role)).exists()
+
+
+def open_request(suffix: str, form: dict[str, str] | None = None) -> Request:
+    async def build(scene: Scene, role: str):
+        return f"/consultations/{scene.world.open_slug}{suffix}", dict(form or {})
+
+    return build
+
+
+async def comment_form_request(scene: Scene, role: str):
+    return f"/consultations/{scene.world.open_slug}/comment", {
+        "article": str(scene.world.open_article_id), "stance": "change", "body": f"Ý kiến của {role}", "proposed_wording": "Đề xuất",
+    }
+
+
+async def answers_request(scene: Scene, role: str):
+    return f"/consultations/{scene.world.open_slug}/respond", {f"q{scene.world.open_question_id}": "1"}
+
+
+def comment_request(suffix: str, form: dict[str, str] | None = None, fresh: bool = False, own: bool = False) -> Request:
+    """The world's published comment, or a fresh one (by the role itself when own), for actions that use it up."""
+
+    async def build(scene: Scene, role: str):
+        comment_id = scene.world.comment_id
+        if fresh or own:
+            author = await Account.get(id=scene.account_id(role)) if own and role != "anonymous" else None
+            comment_id = (await published_comment(scene.world, f"Ý kiến mới cho {role}", author=author)).id
+        return f"/comments/{comment_id}{suffix}", dict(form or {})
+
+    return build
+
+
+def made_by_role(model, **match) -> Check:
+    async def check(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+        assert response.status_code == 303, response.text[:300]
+        owner = "author_id" if model is Comment else "account_id"
+        assert await model.filter(**{owner: scene.account_id(role)}, **match).exists()
+
+    return check
+
+
+async def own_comment_withdrawn(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    assert await Comment.filter(author_id=scene.account_id(role), status=CommentStatus.WITHDRAWN).exists()
+
+
+async def delete_request(scene: Scene, role: str):
+    return "/account/delete", {"confirm_email": own_email(role)}
+
+
+async def account_deleted(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    assert not await Account.filter(id=scene.account_id(role)).exists()
 
 
 # (method, route path template) -> who gets what. One line per route and method of the app.
@@ -280,6 +379,12 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/moderation/audit"): Access(AUDITORS),
     ("GET", "/consultations"): Access(EVERYONE),
     ("GET", "/consultations/{slug:str}"): Access(EVERYONE, open_page_request),
+    ("GET", "/consultations/feed.atom"): Access(EVERYONE),
+    ("GET", "/api/consultations"): Access(EVERYONE),
+    ("GET", "/api/consultations/{consultation_id:int}"): Access(EVERYONE, open_api_request("")),
+    ("GET", "/api/consultations/{consultation_id:int}/comments"): Access(EVERYONE, open_api_request("/comments")),
+    ("GET", "/api/consultations/{consultation_id:int}/tallies"): Access(EVERYONE, open_api_request("/tallies")),
+    ("GET", "/api/openapi.json"): Access(EVERYONE),
     ("GET", "/manage"): Access(STAFF),
     ("GET", "/manage/new"): Access(STAFF),
     # An official of the other agency may create drafts, but not for this agency.
@@ -299,6 +404,43 @@ MATRIX: dict[tuple[str, str], Access] = {
     ),
     ("POST", "/manage/articles/{article_id:int}/remove"): Access(AGENCY_STAFF, article_request("/remove", fresh=True)),
     ("POST", "/manage/articles/{article_id:int}/move"): Access(AGENCY_STAFF, article_request("/move", {"direction": "up"})),
+    ("POST", "/admin/topics"): Access(ADMINS, fixed("/admin/topics", {"name_vi": "Giao thông", "name_en": "Transport"}), done=topic_created),
+    ("POST", "/manage/{consultation_id:int}/questions"): Access(AGENCY_STAFF, draft_request("/questions", QUESTION_FORM)),
+    ("GET", "/manage/questions/{question_id:int}"): Access(AGENCY_STAFF, question_request("")),
+    ("POST", "/manage/questions/{question_id:int}"): Access(AGENCY_STAFF, question_request("", QUESTION_FORM)),
+    ("POST", "/manage/questions/{question_id:int}/remove"): Access(AGENCY_STAFF, question_request("/remove", fresh=True)),
+    ("POST", "/manage/questions/{question_id:int}/move"): Access(AGENCY_STAFF, question_request("/move", {"direction": "down"})),
+    ("POST", "/manage/{consultation_id:int}/attachments"): Access(
+        AGENCY_STAFF, draft_request("/attachments", {"title": "Phụ lục"}), done=attachment_added,
+        files={"file": ("phu-luc.pdf", SMALL_PDF, "application/pdf")},
+    ),
+    ("GET", "/manage/attachments/{attachment_id:int}"): Access(AGENCY_STAFF, attachment_request(), done=pdf_sent),
+    ("POST", "/manage/attachments/{attachment_id:int}/remove"): Access(AGENCY_STAFF, attachment_request("/remove", fresh=True)),
+    ("GET", "/consultations/{slug:str}/attachments/{attachment_id:int}"): Access(EVERYONE, public_attachment_request, done=pdf_sent),
+    ("GET", "/consultations/{slug:str}/articles/{article_id:int}"): Access(
+        EVERYONE, lambda scene, role: fixed(f"/consultations/{scene.world.open_slug}/articles/{scene.world.open_article_id}")(scene, role)
+    ),
+    ("GET", "/consultations/{slug:str}/comment"): Access(SIGNED_IN, open_request("/comment")),
+    ("POST", "/consultations/{slug:str}/comment"): Access(SIGNED_IN, comment_form_request, done=made_by_role(Comment, status=CommentStatus.PENDING)),
+    ("GET", "/consultations/{slug:str}/respond"): Access(SIGNED_IN, open_request("/respond")),
+    ("POST", "/consultations/{slug:str}/respond"): Access(SIGNED_IN, answers_request, done=made_by_role(QuestionResponse)),
+    ("POST", "/consultations/{slug:str}/follow"): Access(SIGNED_IN, open_request("/follow", {"follow": "1"}), done=made_by_role(Follow)),
+    ("GET", "/comments/{comment_id:int}/reply"): Access(SIGNED_IN, comment_request("/reply")),
+    ("POST", "/comments/{comment_id:int}/reply"): Access(
+        SIGNED_IN, comment_request("/reply", {"body": "Tôi cũng nghĩ vậy."}), done=made_by_role(Comment, parent_id__isnull=False)
+    ),
+    ("POST", "/comments/{comment_id:int}/vote"): Access(SIGNED_IN, comment_request("/vote", {"value": "agree"}), done=made_by_role(Vote)),
+    ("GET", "/comments/{comment_id:int}/flag"): Access(SIGNED_IN, comment_request("/flag")),
+    # A fresh comment each time: enough flags would hide the world's comment for the roles after.
+    ("POST", "/comments/{comment_id:int}/flag"): Access(
+        SIGNED_IN, comment_request("/flag", {"reason": "spam", "note": ""}, fresh=True), done=made_by_role(Flag)
+    ),
+    ("POST", "/comments/{comment_id:int}/withdraw"): Access(SIGNED_IN, comment_request("/withdraw", own=True), done=own_comment_withdrawn),
+    ("GET", "/account/participation"): Access(SIGNED_IN),
+    ("GET", "/account/export"): Access(SIGNED_IN),
+    ("GET", "/account/delete"): Access(SIGNED_IN),
+    # After the password change, before sign-out: it ends the role's account, so nothing of the role may follow.
+    ("POST", "/account/delete"): Access(SIGNED_IN, delete_request, done=account_deleted, order=1.5),
 }
 
 
@@ -397,7 +539,7 @@ async def drive_matrix(app, settings, run_jobs) -> list[tuple[str, str, str]]:
                 if method == "GET":
                     response = await client.get(path)
                 else:
-                    response = await client.request(method, path, data={**form, "csrf_token": token})
+                    response = await client.request(method, path, data={**form, "csrf_token": token}, files=access.files)
                 problems = check_outcome(expected, response, path)
                 if watch and not problems:
                     changed = changed_tables(before, await database_snapshot())

@@ -94,7 +94,12 @@ async def test_every_post_route_refuses_forged_requests_and_changes_nothing(app,
     for _, route, role, path, form in sorted(genuine):
         async with browser(app, role, cookies[role]) as client:
             token = await csrf_token(client)
-            response = await client.post(path, **as_form({**form, "csrf_token": token}, Origin="http://testserver"))
+            access = MATRIX[("POST", route)]
+            if access.files:  # an upload form: multipart, with its file
+                genuine_request = {"data": {**form, "csrf_token": token}, "files": access.files, "headers": {"Origin": "http://testserver"}}
+            else:
+                genuine_request = as_form({**form, "csrf_token": token}, Origin="http://testserver")
+            response = await client.post(path, **genuine_request)
             assert outcome_of(response) == OK, f"POST {route} with its token: {response.status_code} {text_of(response.text)[:300]}"
             if MATRIX[("POST", route)].keeps_session:
                 cookies[role] = dict(client.cookies)

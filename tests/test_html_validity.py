@@ -28,7 +28,8 @@ LANGUAGES = ("vi", "en")
 # message is a false positive or a deliberate choice; every entry needs its reason.
 ALLOWED_MESSAGES: dict[str, str] = {}
 
-# Form pages in their error state (submitted empty): (name, role, form page, form action).
+# Form pages in their error state (submitted empty): (name, role, form page, form action); the addresses
+# may be built from the seeded world.
 ERROR_STATES = [
     ("sign up, with errors", "anonymous", "/account/signup", "/account/signup"),
     ("sign in, with errors", "anonymous", "/account/signin", "/account/signin"),
@@ -36,6 +37,11 @@ ERROR_STATES = [
     ("your account, with errors", "citizen", "/account", "/account"),
     ("change password, with errors", "citizen", "/account/password", "/account/password"),
     ("administration, with errors", "admin", "/admin", "/admin/agencies"),
+    ("administration, topic with errors", "admin", "/admin", "/admin/topics"),
+    ("edit a draft, with errors", "official", lambda w: f"/manage/{w.draft_id}", lambda w: f"/manage/{w.draft_id}"),
+    ("a draft, question with errors", "official", lambda w: f"/manage/{w.draft_id}", lambda w: f"/manage/{w.draft_id}/questions"),
+    ("a draft, attachment with errors", "official", lambda w: f"/manage/{w.draft_id}", lambda w: f"/manage/{w.draft_id}/attachments"),
+    ("edit a question, with errors", "official", lambda w: f"/manage/questions/{w.question_id}", lambda w: f"/manage/questions/{w.question_id}"),
 ]
 
 
@@ -52,6 +58,10 @@ def vnu_jar() -> Path:
 
 def file_name(index: int, name: str, language: str) -> str:
     return f"{index:03d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}-{language}.html"
+
+
+def address(path, world) -> str:
+    return path(world) if callable(path) else path
 
 
 async def render_pages(app, settings, folder: Path) -> dict[str, str]:
@@ -81,7 +91,7 @@ async def render_pages(app, settings, folder: Path) -> dict[str, str]:
             write(page.name, language, response)
         for name, role, form_page, action in ERROR_STATES:
             async with client(role, language) as c:
-                response = await post_form(c, action, {}, page=form_page)
+                response = await post_form(c, address(action, world), {}, page=address(form_page, world))
             assert response.status_code == 400, f"{name}: {response.status_code}"
             write(name, language, response)
     return written

@@ -293,7 +293,7 @@ async def test_sign_in_and_out_with_the_keyboard_only(app, settings, live_server
         await walk_whole_page(keys, live_server + "/account")
         await keys.load(live_server + "/account")
         sign_out = await keys.tab_until(lambda s: s["tag"] == "button" and s["text"] == "Đăng xuất")
-        assert [s["href"] for s in keys.stops[:3]] == ["#main", "/", "/account"], [label(s) for s in keys.stops]
+        assert [s["href"] for s in keys.stops[:4]] == ["#main", "/", "/account/participation", "/account"], [label(s) for s in keys.stops]
         assert sign_out["type"] == "submit"
         await keys.tab()
         await keys.tab(shift=True)

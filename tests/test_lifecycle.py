@@ -65,24 +65,24 @@ async def test_publish_refuses_bad_dates_other_agencies_and_non_drafts(agencies)
     assert (await Consultation.get(id=c.id)).closes_at < at(days=4)  # nothing already saved was changed
 
 
-async def test_extend_and_close_early_are_logged_with_who_and_why(agencies):
+async def test_extend_and_close_early_are_logged_with_who_and_why(agencies, settings):
     actor = official(agencies[0].id)
     c = await services.publish(actor, (await draft(agencies[0])).id, opens_at=None, closes_at=at(days=3))
     with pytest.raises(services.ServiceError) as error:
-        await services.extend_deadline(actor, c.id, closes_at=at(days=2), reason="")
+        await services.extend_deadline(actor, settings, c.id, closes_at=at(days=2), reason="")
     assert {"reason", "closes_at"} <= set(error.value.errors)
-    extended = await services.extend_deadline(actor, c.id, closes_at=at(days=7), reason="Nhiều ý kiến đề nghị")
+    extended = await services.extend_deadline(actor, settings, c.id, closes_at=at(days=7), reason="Nhiều ý kiến đề nghị")
     assert extended.closes_at > at(days=6)
-    closed = await services.close_early(actor, c.id, reason="Đã đủ ý kiến")
+    closed = await services.close_early(actor, settings, c.id, reason="Đã đủ ý kiến")
     assert closed.status is ConsultationStatus.CLOSED and closed.closed_at is not None
     entries = await AuditEntry.filter(target_type="consultation").order_by("id").values("action", "detail")
     assert [e["action"] for e in entries] == ["consultation.open", "consultation.extend", "consultation.close"]
     assert entries[1]["detail"]["reason"] == "Nhiều ý kiến đề nghị" and entries[2]["detail"]["reason"] == "Đã đủ ý kiến"
     with pytest.raises(services.ServiceError):
-        await services.close_early(actor, c.id, reason="again")
+        await services.close_early(actor, settings, c.id, reason="again")
 
 
-async def test_advance_opens_and_closes_once_even_when_run_twice_at_once(agencies):
+async def test_advance_opens_and_closes_once_even_when_run_twice_at_once(agencies, settings):
     due_to_open = await draft(agencies[0], "open-me")
     await Consultation.filter(id=due_to_open.id).update(status=ConsultationStatus.SCHEDULED, opens_at=at(minutes=-1), closes_at=at(days=5))
     due_to_close = await draft(agencies[0], "close-me")
@@ -92,7 +92,7 @@ async def test_advance_opens_and_closes_once_even_when_run_twice_at_once(agencie
     not_yet = await draft(agencies[1], "not-yet")
     await Consultation.filter(id=not_yet.id).update(status=ConsultationStatus.SCHEDULED, opens_at=at(hours=1), closes_at=at(days=5))
 
-    first, second = await asyncio.gather(services.advance_lifecycle(), services.advance_lifecycle())
+    first, second = await asyncio.gather(services.advance_lifecycle(settings), services.advance_lifecycle(settings))
     statuses = dict(await Consultation.all().values_list("slug", "status"))
     assert statuses == {
         "open-me": ConsultationStatus.OPEN,
@@ -104,7 +104,7 @@ async def test_advance_opens_and_closes_once_even_when_run_twice_at_once(agencie
     assert sorted(first["closed"] + second["closed"]) == sorted([due_to_close.id, both.id])
     assert await AuditEntry.filter(action="consultation.open").count() == 2
     assert await AuditEntry.filter(action="consultation.close").count() == 2
-    assert await services.advance_lifecycle() == {"opened": [], "closed": []}
+    assert await services.advance_lifecycle(settings) == {"opened": [], "closed": []}
 
 
 async def test_the_cron_job_runs_in_the_suites_job_mode(agencies, run_jobs):

@@ -1,10 +1,12 @@
 """Officials' pages, through HTTP: create a draft, add articles, preview, publish, extend, close."""
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from consult.models import Agency, Article, AuditEntry, Consultation, ConsultationStatus
 from tests.helpers import field_value, make_account, post_form, text_of, title_of
+from tests.site import new_draft
 
 
 def local_input(delta: timedelta) -> str:
@@ -74,3 +76,19 @@ async def test_an_official_writes_previews_and_publishes_a_draft(client, new_cli
     assert (await other_official.get(edit_url)).status_code == 403
     assert (await other_official.get(f"/manage/articles/{first.id}")).status_code == 403
     assert "Dự thảo Luật Đất đai" not in text_of((await other_official.get("/manage")).text)
+
+
+async def test_the_forms_of_a_draft_submit_the_names_their_handlers_read(client, mailbox):
+    """Several forms share the draft's page, so their fields have ids of their own ("article_title",
+    "publish_closes_at"); what they submit is still the plain name each handler reads."""
+    agency = await Agency.create(slug="bo-tu-phap", name_vi="Bộ Tư pháp", name_en="Ministry of Justice")
+    await make_account(client, mailbox, "canbo@example.vn", "Cán bộ", role="official", agency_id=agency.id)
+    draft_id, _ = await new_draft(agency.id)
+    page = (await client.get(f"/manage/{draft_id}")).text
+    forms = dict(re.findall(r'<form method="post" action="/manage/\d+(/[a-z]+)?"[^>]*>(.*?)</form>', page, flags=re.S))
+    submitted = {action: set(re.findall(r'\bname="([a-z_]+)"', body)) - {"csrf_token"} for action, body in forms.items()}
+    assert submitted["/articles"] == {"label", "title", "body"}
+    assert submitted["/questions"] == {"kind", "prompt", "options", "required"}
+    assert submitted["/attachments"] == {"title", "file"}
+    assert submitted["/publish"] == {"opens_at", "closes_at"}
+    assert {"title", "summary", "kind", "language", "moderation_mode"} <= submitted[""]

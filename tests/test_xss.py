@@ -388,7 +388,7 @@ async def check_audit_log(w: Watcher, actors: dict[str, str]) -> set[str]:
 
 async def check_agencies(w: Watcher, expected: Expected, option_page: int) -> None:
     """/admin shows every agency's short name and names; the role form lists every agency by name."""
-    state = await w.visit("/admin", {"rows": "main tbody tr"})
+    state = await w.visit("/admin", {"rows": "#agency-table tbody tr"})
     shown = Counter()
     for row in state["found"]["rows"]:
         cells = row["cells"]

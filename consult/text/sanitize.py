@@ -46,3 +46,12 @@ def _nofollow(attrs, new=False):
 def markdown_to_html(text: str) -> str:
     """Markdown written by officials (raw HTML in it is shown as text), rendered and sanitized."""
     return clean_html(_markdown.render(plain_text(text)))
+
+
+def comment_text(value: str | None) -> str:
+    """A citizen's comment as stored: plain text with any markup removed (comments are shown as
+    text, so tags would only be noise), blank lines collapsed."""
+    text = plain_text(bleach.clean(plain_text(value), tags=set(), strip=True, strip_comments=True))
+    # bleach escapes what it keeps; the text is escaped again on the way out, so undo it here.
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return re.sub(r"\n{3,}", "\n\n", text)

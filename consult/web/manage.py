@@ -1,4 +1,5 @@
-"""Officials' pages: write a draft and its articles, preview it, publish or schedule it, extend or close it."""
+"""Officials' pages: write a draft (details and topic tags, articles, questions, PDF attachments), preview it,
+publish or schedule it, extend or close it."""
 
 from __future__ import annotations
 
@@ -11,14 +12,23 @@ from starlette.routing import Route
 
 from consult import i18n, queries, services
 from consult.i18n import gettext as _
-from consult.models import ConsultationKind, ConsultationStatus, ModerationMode
+from consult.models import ConsultationKind, ConsultationStatus, ModerationMode, QuestionKind
 from consult.permissions import Principal, can_act_for_agency
-from consult.web.forms import read_form
+from consult.web.files import pdf_download
+from consult.web.forms import Form, read_form, read_upload_form
+from consult.web.middleware import BodyTooLarge
 from consult.web.templating import flash, render
 from consult.web.views import redirect, require_account
 
 DRAFT_FIELDS = ("title", "summary", "kind", "language", "moderation_mode")
 ARTICLE_FIELDS = ("label", "title", "body")
+QUESTION_FIELDS = ("kind", "prompt", "options")
+UPLOAD_PATH = r"/manage/\d+/attachments"
+
+
+def body_allowances(settings) -> list[tuple[str, int]]:
+    """The upload form's body may hold a whole attachment, plus an ordinary form's worth of fields."""
+    return [(UPLOAD_PATH, settings.attachment_max_bytes + settings.max_body_bytes)]
 
 
 def require_staff(request: Request) -> Principal:
@@ -29,11 +39,15 @@ def require_staff(request: Request) -> Principal:
 
 
 async def consultation_or_404(request: Request, account: Principal) -> dict[str, Any]:
+    """The consultation with everything the officials' pages show of it: articles, topics, questions, attachments."""
     consultation = await queries.consultation_for_editing(request.path_params["consultation_id"])
     if consultation is None:
         raise HTTPException(404)
     if not can_act_for_agency(account, consultation["agency_id"]):
         raise HTTPException(403)
+    consultation["topics"] = await queries.consultation_topics(consultation["id"])
+    consultation["questions"] = await queries.consultation_questions(consultation["id"])
+    consultation["attachments"] = await queries.consultation_attachments(consultation["id"])
     return consultation
 
 
@@ -49,7 +63,24 @@ def choices() -> dict[str, list[tuple[str, str]]]:
             (ModerationMode.PRE.value, _("Publish nothing until a moderator approves it")),
         ],
         "languages": list(i18n.LANGUAGE_NAMES.items()),
+        "question_kinds": [
+            (QuestionKind.SINGLE.value, _("Single choice: one option")),
+            (QuestionKind.MULTIPLE.value, _("Multiple choice: any number of options")),
+            (QuestionKind.SCALE.value, _("Scale from 1 to 5")),
+            (QuestionKind.TEXT.value, _("Free text")),
+        ],
     }
+
+
+def topic_options(topics: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    english = i18n.current_language() == "en"
+    options = [(str(t["id"]), t["name_en"] if english else t["name_vi"]) for t in topics]
+    return sorted(options, key=lambda option: option[1].casefold())
+
+
+def chosen_topics(form: Form) -> list[int]:
+    # Anything but an id becomes 0, which no topic has: the service says to choose from the list.
+    return [int(value) if value.isdigit() and len(value) < 10 else 0 for value in form.getlist("topics")]
 
 
 def formatter(request: Request) -> i18n.Formatter:
@@ -68,15 +99,18 @@ async def agencies_of(account: Principal) -> list[dict[str, Any]]:
 async def new_consultation(request: Request) -> Response:
     account = require_staff(request)
     agencies = await agencies_of(account)
-    context = {"agencies": agencies, **choices()}
+    context = {"agencies": agencies, "topic_choices": topic_options(await queries.topics()), **choices()}
     if request.method == "GET":
-        return render(request, "manage/new.html", {**context, "values": {"language": i18n.current_language(), "moderation_mode": "post"}})
+        values = {"language": i18n.current_language(), "moderation_mode": "post", "topics": []}
+        return render(request, "manage/new.html", {**context, "values": values})
     form = await read_form(request)
     values = {name: form.get(name, "") for name in (*DRAFT_FIELDS, "agency")}
+    values["topics"] = form.getlist("topics")
     agency = values["agency"]
     try:
         consultation = await services.create_draft(
-            account, agency_id=int(agency) if agency.isdigit() else None, **{k: values[k] for k in DRAFT_FIELDS}
+            account, agency_id=int(agency) if agency.isdigit() else None, topic_ids=chosen_topics(form),
+            **{k: values[k] for k in DRAFT_FIELDS},
         )
     except services.ServiceError as error:
         return render(request, "manage/new.html", {**context, "values": values, "errors": error.errors}, status_code=error.status)
@@ -84,7 +118,7 @@ async def new_consultation(request: Request) -> Response:
     return redirect(f"/manage/{consultation.id}")
 
 
-def edit_context(request: Request, consultation: dict[str, Any], **extra: Any) -> dict[str, Any]:
+async def edit_context(request: Request, consultation: dict[str, Any], **extra: Any) -> dict[str, Any]:
     fmt = formatter(request)
     status = consultation["status"]
     return {
@@ -96,28 +130,36 @@ def edit_context(request: Request, consultation: dict[str, Any], **extra: Any) -
         "closes_input": fmt.input_value(consultation["closes_at"]),
         "timezone": request.app.state.settings.timezone,
         "article_values": {},
+        "question_values": {"question_kind": QuestionKind.SINGLE.value},
+        "attachment_values": {},
         "dates": {},
+        "topic_choices": topic_options(await queries.topics()),
+        "attachment_limit": i18n.file_size(request.app.state.settings.attachment_max_bytes),
         **choices(),
         **extra,
     }
 
 
-def draft_values(consultation: dict[str, Any]) -> dict[str, str]:
-    """The stored fields as the form shows them (choices by their value)."""
-    return {name: getattr(consultation[name], "value", consultation[name]) for name in DRAFT_FIELDS}
+def draft_values(consultation: dict[str, Any]) -> dict[str, Any]:
+    """The stored fields as the form shows them (choices by their value, topics by their ids)."""
+    values: dict[str, Any] = {name: getattr(consultation[name], "value", consultation[name]) for name in DRAFT_FIELDS}
+    values["topics"] = [str(topic["id"]) for topic in consultation["topics"]]
+    return values
 
 
 async def edit_consultation(request: Request) -> Response:
     account = require_staff(request)
     consultation = await consultation_or_404(request, account)
     if request.method == "GET":
-        return render(request, "manage/edit.html", edit_context(request, consultation, values=draft_values(consultation)))
+        return render(request, "manage/edit.html", await edit_context(request, consultation, values=draft_values(consultation)))
     form = await read_form(request)
-    values = {name: form.get(name, "") for name in DRAFT_FIELDS}
+    values: dict[str, Any] = {name: form.get(name, "") for name in DRAFT_FIELDS}
+    values["topics"] = form.getlist("topics")
     try:
-        await services.update_draft(account, consultation["id"], **values)
+        await services.update_draft(account, consultation["id"], topic_ids=chosen_topics(form), **{k: values[k] for k in DRAFT_FIELDS})
     except services.ServiceError as error:
-        return render(request, "manage/edit.html", edit_context(request, consultation, values=values, errors=error.errors), status_code=error.status)
+        context = await edit_context(request, consultation, values=values, errors=error.errors)
+        return render(request, "manage/edit.html", context, status_code=error.status)
     flash(request, _("Changes saved."))
     return redirect(f"/manage/{consultation['id']}")
 
@@ -132,7 +174,7 @@ async def add_article(request: Request) -> Response:
     except services.ServiceError as error:
         errors = {("article_" + k if k else k): v for k, v in error.errors.items()}
         article_values = {f"article_{k}": v for k, v in values.items()}
-        context = edit_context(request, consultation, values=draft_values(consultation), article_values=article_values, errors=errors)
+        context = await edit_context(request, consultation, values=draft_values(consultation), article_values=article_values, errors=errors)
         return render(request, "manage/edit.html", context, status_code=error.status)
     flash(request, _("Article added."))
     return redirect(f"/manage/{consultation['id']}#articles")
@@ -211,14 +253,14 @@ async def lifecycle_action(request: Request, action: str) -> Response:
             await services.publish(account, consultation["id"], opens_at=times["opens_at"], closes_at=times["closes_at"])
             message = _("The consultation is published.")
         elif action == "extend":
-            await services.extend_deadline(account, consultation["id"], closes_at=times["closes_at"], reason=form.get("reason", ""))
+            await services.extend_deadline(account, request.app.state.settings, consultation["id"], closes_at=times["closes_at"], reason=form.get("reason", ""))
             message = _("The deadline is extended.")
         else:
-            await services.close_early(account, consultation["id"], reason=form.get("reason", ""))
+            await services.close_early(account, request.app.state.settings, consultation["id"], reason=form.get("reason", ""))
             message = _("The consultation is closed.")
     except services.ServiceError as error:
         errors = {(f"{action}_{k}" if k else k): v for k, v in error.errors.items()}
-        context = edit_context(request, consultation, values=draft_values(consultation), errors=errors, dates={f"{action}_{k}": v for k, v in dates.items()} | {f"{action}_reason": form.get("reason", "")})
+        context = await edit_context(request, consultation, values=draft_values(consultation), errors=errors, dates={f"{action}_{k}": v for k, v in dates.items()} | {f"{action}_reason": form.get("reason", "")})
         return render(request, "manage/edit.html", context, status_code=error.status)
     flash(request, message)
     return redirect(f"/manage/{consultation['id']}")
@@ -229,6 +271,144 @@ def lifecycle_endpoint(action: str):
         return await lifecycle_action(request, action)
 
     return endpoint
+
+
+def question_input(form: Form) -> dict[str, Any]:
+    """The question form as the service takes it: options one per line, required as a checkbox."""
+    return {
+        "kind": form.get("kind", ""),
+        "prompt": form.get("prompt", ""),
+        "options": form.get("options", "").splitlines(),
+        "required": form.get("required") == "yes",
+    }
+
+
+def question_typed(form: Form) -> dict[str, Any]:
+    """The question form as typed, to show it again."""
+    return {**{name: form.get(name, "") for name in QUESTION_FIELDS}, "required": form.get("required") == "yes"}
+
+
+async def add_question(request: Request) -> Response:
+    account = require_staff(request)
+    consultation = await consultation_or_404(request, account)
+    form = await read_form(request)
+    try:
+        await services.add_question(account, consultation["id"], **question_input(form))
+    except services.ServiceError as error:
+        errors = {("question_" + k if k else k): v for k, v in error.errors.items()}
+        question_values = {f"question_{k}": v for k, v in question_typed(form).items()}
+        context = await edit_context(request, consultation, values=draft_values(consultation), question_values=question_values, errors=errors)
+        return render(request, "manage/edit.html", context, status_code=error.status)
+    flash(request, _("Question added."))
+    return redirect(f"/manage/{consultation['id']}#questions")
+
+
+async def question_or_404(request: Request, account: Principal) -> dict[str, Any]:
+    question = await queries.question_for_editing(request.path_params["question_id"])
+    if question is None:
+        raise HTTPException(404)
+    if not can_act_for_agency(account, question["consultation__agency_id"]):
+        raise HTTPException(403)
+    return question
+
+
+def question_page(request: Request, question: dict[str, Any], values: dict[str, Any], errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    context = {"question": question, "values": values, "errors": errors or {}, **choices()}
+    return render(request, "manage/question.html", context, status_code=status_code)
+
+
+async def edit_question(request: Request) -> Response:
+    account = require_staff(request)
+    question = await question_or_404(request, account)
+    if request.method == "GET":
+        values = {"kind": question["kind"], "prompt": question["prompt"], "options": "\n".join(question["options"]), "required": question["required"]}
+        return question_page(request, question, values)
+    form = await read_form(request)
+    try:
+        await services.update_question(account, question["id"], **question_input(form))
+    except services.ServiceError as error:
+        return question_page(request, question, question_typed(form), error.errors, error.status)
+    flash(request, _("Question saved."))
+    return redirect(f"/manage/{question['consultation_id']}#questions")
+
+
+async def remove_question(request: Request) -> Response:
+    account = require_staff(request)
+    question = await question_or_404(request, account)
+    await read_form(request)
+    try:
+        await services.remove_question(account, question["id"])
+    except services.ServiceError as error:
+        flash(request, next(iter(error.errors.values())))
+        return redirect(f"/manage/{question['consultation_id']}")
+    flash(request, _("Question removed."))
+    return redirect(f"/manage/{question['consultation_id']}#questions")
+
+
+async def move_question(request: Request) -> Response:
+    account = require_staff(request)
+    question = await question_or_404(request, account)
+    form = await read_form(request)
+    try:
+        await services.move_question(account, question["id"], -1 if form.get("direction") == "up" else 1)
+    except services.ServiceError as error:
+        flash(request, next(iter(error.errors.values())))
+    return redirect(f"/manage/{question['consultation_id']}#questions")
+
+
+async def attachment_error_page(request: Request, consultation: dict[str, Any], errors: dict[str, str], title: str, status: int) -> Response:
+    errors = {("attachment_" + k if k else k): v for k, v in errors.items()}
+    context = await edit_context(request, consultation, values=draft_values(consultation), attachment_values={"attachment_title": title}, errors=errors)
+    return render(request, "manage/edit.html", context, status_code=status)
+
+
+async def add_attachment(request: Request) -> Response:
+    account = require_staff(request)
+    consultation = await consultation_or_404(request, account)
+    settings = request.app.state.settings
+    try:
+        async with read_upload_form(request) as form:
+            upload = form.files.get("file")
+            await services.add_attachment(
+                settings, account, consultation["id"], title=form.get("title", ""),
+                filename=(upload.filename or "") if upload else "", source=upload.file if upload else None,
+            )
+    except BodyTooLarge:
+        # The body was refused before it was read, so there is nothing typed to keep.
+        return await attachment_error_page(request, consultation, {"file": services.attachment_too_large_message(settings)}, "", 413)
+    except services.ServiceError as error:
+        return await attachment_error_page(request, consultation, error.errors, form.get("title", ""), error.status)
+    flash(request, _("Attachment added."))
+    return redirect(f"/manage/{consultation['id']}#attachments")
+
+
+async def attachment_or_404(request: Request, account: Principal) -> dict[str, Any]:
+    attachment = await queries.attachment_for_managing(request.path_params["attachment_id"])
+    if attachment is None:
+        raise HTTPException(404)
+    if not can_act_for_agency(account, attachment["consultation__agency_id"]):
+        raise HTTPException(403)
+    return attachment
+
+
+async def remove_attachment(request: Request) -> Response:
+    account = require_staff(request)
+    attachment = await attachment_or_404(request, account)
+    await read_form(request)
+    try:
+        await services.remove_attachment(request.app.state.settings, account, attachment["id"])
+    except services.ServiceError as error:
+        flash(request, next(iter(error.errors.values())))
+        return redirect(f"/manage/{attachment['consultation_id']}#attachments")
+    flash(request, _("Attachment removed."))
+    return redirect(f"/manage/{attachment['consultation_id']}#attachments")
+
+
+async def download_attachment(request: Request) -> Response:
+    """Officials read their draft's files before anyone else can."""
+    account = require_staff(request)
+    attachment = await attachment_or_404(request, account)
+    return pdf_download(request.app.state.settings, attachment, "private, no-store")
 
 
 async def preview(request: Request) -> Response:
@@ -250,4 +430,11 @@ routes = [
     Route("/manage/articles/{article_id:int}", edit_article, methods=["GET", "POST"], name="manage_article"),
     Route("/manage/articles/{article_id:int}/remove", remove_article, methods=["POST"], name="manage_remove_article"),
     Route("/manage/articles/{article_id:int}/move", move_article, methods=["POST"], name="manage_move_article"),
+    Route("/manage/{consultation_id:int}/questions", add_question, methods=["POST"], name="manage_add_question"),
+    Route("/manage/questions/{question_id:int}", edit_question, methods=["GET", "POST"], name="manage_question"),
+    Route("/manage/questions/{question_id:int}/remove", remove_question, methods=["POST"], name="manage_remove_question"),
+    Route("/manage/questions/{question_id:int}/move", move_question, methods=["POST"], name="manage_move_question"),
+    Route("/manage/{consultation_id:int}/attachments", add_attachment, methods=["POST"], name="manage_add_attachment"),
+    Route("/manage/attachments/{attachment_id:int}", download_attachment, name="manage_attachment"),
+    Route("/manage/attachments/{attachment_id:int}/remove", remove_attachment, methods=["POST"], name="manage_remove_attachment"),
 ]

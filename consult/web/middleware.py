@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Sequence
+
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -54,18 +57,29 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit, by Content-Length or while streaming."""
+    """Refuses bodies over the limit, by Content-Length or while streaming.
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    ``allowances`` are (path pattern, limit) pairs for the few routes that take files: the global
+    limit stays small for every other form."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, allowances: Sequence[tuple[str, int]] = ()):
         self.app = app
         self.max_bytes = max_bytes
+        self.allowances = [(re.compile(pattern), limit) for pattern, limit in allowances]
+
+    def limit_for(self, path: str) -> int:
+        for pattern, limit in self.allowances:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope["path"])
         length = Headers(scope=scope).get("content-length")
-        declared_too_large = length is not None and length.isdigit() and int(length) > self.max_bytes
+        declared_too_large = length is not None and length.isdigit() and int(length) > max_bytes
         received = 0
 
         # Raised from receive(), so only a handler that reads the body fails, and it fails inside the
@@ -77,7 +91,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise BodyTooLarge()
             return message
 

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from consult import queries
+from consult.web.files import pdf_download
 from consult.web.manage import choices
 from consult.web.templating import render
 
@@ -25,26 +26,28 @@ async def consultation_list(request: Request) -> Response:
         kind=params.get("kind", ""),
         status=params.get("status", ""),
         q=params.get("q", "").strip()[:100],
+        topic=params.get("topic", "").strip()[:80],
     )
-    page = await queries.public_consultations(filters, params.get("after"))
-    kept = {k: v for k, v in {"agency": agency, "kind": filters.kind, "status": filters.status, "q": filters.q}.items() if v}
+    page = await queries.public_consultation_cards(filters, params.get("after"))
+    kept = {k: v for k, v in {"agency": agency, "kind": filters.kind, "status": filters.status, "q": filters.q, "topic": filters.topic}.items() if v}
     next_url = f"/consultations?{urlencode({**kept, 'after': page.next_cursor})}" if page.next_cursor else None
     return render(
         request,
         "consultations/list.html",
-        {"page": page, "filters": filters, "agencies": await queries.agencies(), "next_url": next_url,
+        {"page": page, "filters": filters, "agencies": await queries.agencies(), "topics": await queries.topics(), "next_url": next_url,
          "status_filters": STATUS_FILTERS, **choices()},
     )
 
 
-async def consultation_page(request: Request) -> Response:
-    consultation = await queries.public_consultation(request.path_params["slug"])
-    if consultation is None:
+async def download_attachment(request: Request) -> Response:
+    """A PDF of a published consultation; a draft's files stay with its officials."""
+    attachment = await queries.public_attachment(request.path_params["slug"], request.path_params["attachment_id"])
+    if attachment is None:
         raise HTTPException(404)
-    return render(request, "consultations/page.html", {"c": consultation})
+    return pdf_download(request.app.state.settings, attachment, "no-cache")
 
 
 routes = [
     Route("/consultations", consultation_list, name="consultations"),
-    Route("/consultations/{slug:str}", consultation_page, name="consultation"),
+    Route("/consultations/{slug:str}/attachments/{attachment_id:int}", download_attachment, name="consultation_attachment"),
 ]

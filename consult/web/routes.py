@@ -3,7 +3,7 @@
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from consult.web import manage, public, views
+from consult.web import api, feed, manage, participate, public, views
 from consult.web.templating import TEMPLATE_DIR
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
@@ -26,11 +26,15 @@ routes = [
     Route("/account/password", views.change_password, methods=["GET", "POST"], name="change_password"),
     Route("/admin", views.admin_home, name="admin"),
     Route("/admin/agencies", views.admin_create_agency, methods=["POST"], name="admin_create_agency"),
+    Route("/admin/topics", views.admin_create_topic, methods=["POST"], name="admin_create_topic"),
     Route("/admin/accounts", views.admin_accounts, name="admin_accounts"),
     Route("/admin/accounts/{account_id:int}", views.admin_account, name="admin_account"),
     Route("/admin/accounts/{account_id:int}/roles", views.admin_grant_role, methods=["POST"], name="admin_grant_role"),
     Route("/admin/accounts/{account_id:int}/roles/revoke", views.admin_revoke_role, methods=["POST"], name="admin_revoke_role"),
+    *feed.routes,  # before the public pages, whose /consultations/{slug} would take its address
     *public.routes,
+    *api.routes,
+    *participate.routes,
     *manage.routes,
     Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,16 @@ def agency_options(agencies: list[dict[str, Any]], language: str) -> list[tuple[
     return [(a["id"], a["name_en"] if language == "en" else a["name_vi"]) for a in agencies]
 
 
+def topic_filter_options(topics: list[dict[str, Any]], language: str) -> list[tuple[str, str]]:
+    options = [(t["slug"], t["name_en"] if language == "en" else t["name_vi"]) for t in topics]
+    return sorted(options, key=lambda option: option[1].casefold())
+
+
+def iso_datetime(value: Any) -> str:
+    """A stored time as a machine-readable attribute wants it: UTC, to the second."""
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds") if value else ""
+
+
 def build_environment(settings: Settings) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
@@ -63,11 +74,15 @@ def build_environment(settings: Settings) -> jinja2.Environment:
     env.filters["date"] = fmt.date
     env.filters["number"] = fmt.number
     env.filters["until"] = fmt.until
+    env.filters["iso"] = iso_datetime
+    env.filters["filesize"] = i18n.file_size
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["role_label"] = role_label
     env.globals["status_label"] = status_label
     env.globals["agency_options"] = agency_options
+    env.globals["topic_filter_options"] = topic_filter_options
     env.globals["password_min_length"] = settings.password_min_length
+    env.globals["comment_max_length"] = settings.comment_max_length
     return env
 
 

@@ -308,9 +308,13 @@ async def change_password(request: Request) -> Response:
 # --- administration ---------------------------------------------------------------------------
 
 
+async def admin_lists() -> dict[str, Any]:
+    return {"agencies": await queries.agencies(), "topics": await queries.topics()}
+
+
 async def admin_home(request: Request) -> Response:
     require_admin(request)
-    return render(request, "admin/home.html", {"agencies": await queries.agencies()})
+    return render(request, "admin/home.html", await admin_lists())
 
 
 async def admin_create_agency(request: Request) -> Response:
@@ -320,9 +324,23 @@ async def admin_create_agency(request: Request) -> Response:
     try:
         agency = await services.create_agency(actor, **values)
     except services.ServiceError as error:
-        return form_page(request, "admin/home.html", values, error, agencies=await queries.agencies())
+        return form_page(request, "admin/home.html", values, error, **await admin_lists())
     flash(request, _("Agency %(name)s created.", name=agency.name(i18n.current_language())))
     return redirect("/admin")
+
+
+async def admin_create_topic(request: Request) -> Response:
+    actor = require_admin(request)
+    form = await read_form(request)
+    # The topic form shares the page with the agency form: its fields are named apart.
+    values = {f"topic_{name}": form.get(name, "") for name in ("name_vi", "name_en")}
+    try:
+        topic = await services.create_topic(actor, name_vi=form.get("name_vi", ""), name_en=form.get("name_en", ""))
+    except services.ServiceError as error:
+        errors = {("topic_" + k if k else k): v for k, v in error.errors.items()}
+        return render(request, "admin/home.html", {"values": values, "errors": errors, **await admin_lists()}, status_code=error.status)
+    flash(request, _("Topic %(name)s created.", name=topic.name_en if i18n.current_language() == "en" else topic.name_vi))
+    return redirect("/admin#topics")
 
 
 async def admin_accounts(request: Request) -> Response:

@@ -1,0 +1,344 @@
+"""Citizens in a consultation: read it article by article with its comments, and comment, reply,
+vote, flag, answer the questions, follow; their own participation page, data export and deletion.
+
+Reading needs no account; acting needs a signed-in account with a verified e-mail. Each form posts
+to its own address and, on bad input, shows a page with just that form, its errors and what was typed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from consult import participation, queries
+from consult.i18n import gettext as _
+from consult.models import CommentStatus, ConsultationStatus, FlagReason, QuestionKind, Stance, VoteValue
+from consult.permissions import Principal, can_participate
+from consult.services import ServiceError
+from consult.web.forms import read_form, read_form_lists
+from consult.web.templating import flash, render
+from consult.web.views import account_of, rate_limited, redirect, require_account, settings_of, too_many
+
+CLOSED_STATES = (ConsultationStatus.CLOSED, ConsultationStatus.OUTCOME_PUBLISHED, ConsultationStatus.ARCHIVED)
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 10 else None
+
+
+async def public_or_404(slug: str) -> dict[str, Any]:
+    consultation = await queries.public_consultation(slug)
+    if consultation is None:
+        raise HTTPException(404)
+    return consultation
+
+
+def stance_choices() -> list[tuple[str, str]]:
+    return [(Stance.SUPPORT.value, _("I support it")), (Stance.OPPOSE.value, _("I oppose it")), (Stance.CHANGE.value, _("I suggest a change"))]
+
+
+def flag_choices() -> list[tuple[str, str]]:
+    labels = {
+        FlagReason.SPAM: _("Spam or advertising"),
+        FlagReason.OFFENSIVE: _("Insulting, threatening or hateful"),
+        FlagReason.OFF_TOPIC: _("Not about this consultation"),
+        FlagReason.PERSONAL_DATA: _("Reveals someone's personal information"),
+        FlagReason.MISINFORMATION: _("Deliberately false information"),
+        FlagReason.OTHER: _("Something else (say what in the note)"),
+    }
+    return [(reason.value, label) for reason, label in labels.items()]
+
+
+async def comments_context(
+    consultation_id: int, account: Principal | None, article_id: int | None, base_url: str, order: str | None, after: str | None
+) -> dict[str, Any]:
+    """The comment list of a page: one keyset page in the chosen order, the viewer's votes on it."""
+    order = order if order in queries.COMMENT_ORDERS else "newest"
+    page = await queries.published_comments(consultation_id, article_id=article_id, order=order, cursor=after)
+    votes: dict[int, str] = {}
+    if account is not None and page.rows:
+        ids = [row["id"] for row in page.rows] + [reply["id"] for row in page.rows for reply in row["replies"]]
+        votes = await queries.own_votes(account.id, ids)
+    next_url = f"{base_url}?{urlencode({'order': order, 'after': page.next_cursor})}#comments" if page.next_cursor else None
+    return {"comments": page.rows, "order": order, "next_url": next_url, "first_page": not after, "own_votes": votes}
+
+
+async def consultation_context(consultation: dict[str, Any], account: Principal | None, order: str | None = None, after: str | None = None) -> dict[str, Any]:
+    """Everything the consultation page shows, for this viewer (None: a visitor who is not signed in)."""
+    status = consultation["status"]
+    questions = await queries.consultation_questions(consultation["id"])
+    context = {
+        "c": consultation,
+        "tallies": await queries.comment_tallies(consultation["id"]),
+        "topics": await queries.consultation_topics(consultation["id"]),
+        "attachments": await queries.consultation_attachments(consultation["id"]),
+        "questions": questions,
+        "is_open": status is ConsultationStatus.OPEN,
+        "can_take_part": status is ConsultationStatus.OPEN and can_participate(account),
+        "following": account is not None and await queries.is_following(account.id, consultation["id"]),
+        "stances": stance_choices(),
+        "answers": {},
+        "results": None,
+    }
+    if questions and account is not None and status is ConsultationStatus.OPEN:
+        context["answers"] = await queries.own_response(account.id, consultation["id"])
+    if questions and status in CLOSED_STATES:
+        context["results"] = await queries.question_results(consultation["id"])
+    context.update(await comments_context(consultation["id"], account, None, f"/consultations/{consultation['slug']}", order, after))
+    return context
+
+
+async def consultation_page(request: Request) -> Response:
+    consultation = await public_or_404(request.path_params["slug"])
+    params = request.query_params
+    context = await consultation_context(consultation, account_of(request), params.get("order"), params.get("after"))
+    return render(request, "consultations/page.html", context)
+
+
+async def article_page(request: Request) -> Response:
+    consultation = await public_or_404(request.path_params["slug"])
+    article = next((a for a in consultation["articles"] if a["id"] == request.path_params["article_id"]), None)
+    if article is None:
+        raise HTTPException(404)
+    base = f"/consultations/{consultation['slug']}/articles/{article['id']}"
+    account = account_of(request)
+    context = {
+        "c": consultation,
+        "article": article,
+        "tally": (await queries.comment_tallies(consultation["id"])).get(article["id"]),
+        "is_open": consultation["status"] is ConsultationStatus.OPEN,
+        "can_take_part": consultation["status"] is ConsultationStatus.OPEN and can_participate(account),
+        "stances": stance_choices(),
+        "values": {"article": str(article["id"])},
+    }
+    params = request.query_params
+    context.update(await comments_context(consultation["id"], account, article["id"], base, params.get("order"), params.get("after")))
+    return render(request, "consultations/article.html", context)
+
+
+# --- acting -------------------------------------------------------------------------------------
+
+COMMENT_FIELDS = ("article", "stance", "body", "proposed_wording")
+
+
+async def comment(request: Request) -> Response:
+    """GET: the comment form on its own (from "Comment on this article", or without JavaScript after
+    an error). POST: store the comment and send the person back to the page, where it shows once screened."""
+    account = require_account(request)
+    consultation = await public_or_404(request.path_params["slug"])
+    context = {"c": consultation, "stances": stance_choices(), "can_take_part": can_participate(account)}
+    if request.method == "GET":
+        article = request.query_params.get("article", "")
+        return render(request, "consultations/comment.html", {**context, "values": {"article": article if article.isdigit() else ""}})
+    form = await read_form(request)
+    values = {name: form.get(name, "") for name in COMMENT_FIELDS}
+    settings = settings_of(request)
+    if await rate_limited(request, settings.rate_limit_comment, "comment", str(account.id)):
+        return too_many(request, "consultations/comment.html", values, settings.rate_limit_comment, **context)
+    article = values["article"]
+    try:
+        created = await participation.post_comment(
+            account, settings, consultation["id"], body=values["body"], stance=values["stance"], proposed_wording=values["proposed_wording"],
+            # A forged, non-numeric article is no article of this consultation: the service says so.
+            article_id=(_int(article) or -1) if article else None,
+        )
+    except ServiceError as error:
+        return render(request, "consultations/comment.html", {**context, "values": values, "errors": error.errors}, status_code=error.status)
+    flash(request, received_message(consultation))
+    target = f"/consultations/{consultation['slug']}/articles/{created.article_id}" if created.article_id else f"/consultations/{consultation['slug']}"
+    return redirect(f"{target}#comments")
+
+
+def received_message(consultation: dict[str, Any]) -> str:
+    if consultation["moderation_mode"] == "pre":
+        return _("Thank you. Your comment is received; a moderator will check it before it is published.")
+    return _("Thank you. Your comment is received and will appear once it has been checked, usually within seconds.")
+
+
+async def comment_or_404(request: Request) -> dict[str, Any]:
+    found = await queries.comment_for_action(request.path_params["comment_id"])
+    if found is None:
+        raise HTTPException(404)
+    return found
+
+
+def comment_url(found: dict[str, Any]) -> str:
+    base = f"/consultations/{found['consultation__slug']}"
+    return (f"{base}/articles/{found['article_id']}" if found["article_id"] else base) + "#comments"
+
+
+async def reply(request: Request) -> Response:
+    account = require_account(request)
+    found = await comment_or_404(request)
+    if found["status"] != CommentStatus.PUBLISHED:
+        raise HTTPException(404)
+    context = {"parent": found, "can_take_part": can_participate(account)}
+    if request.method == "GET":
+        return render(request, "consultations/reply.html", context)
+    form = await read_form(request)
+    values = {"body": form.get("body", "")}
+    settings = settings_of(request)
+    if await rate_limited(request, settings.rate_limit_comment, "comment", str(account.id)):
+        return too_many(request, "consultations/reply.html", values, settings.rate_limit_comment, **context)
+    try:
+        await participation.post_comment(account, settings, found["consultation_id"], body=values["body"], parent_id=found["id"])
+    except ServiceError as error:
+        return render(request, "consultations/reply.html", {**context, "values": values, "errors": error.errors}, status_code=error.status)
+    flash(request, _("Thank you. Your reply is received and will appear once it has been checked."))
+    return redirect(comment_url(found))
+
+
+async def vote(request: Request) -> Response:
+    account = require_account(request)
+    found = await comment_or_404(request)
+    form = await read_form(request)
+    settings = settings_of(request)
+    back = comment_url(found).replace("#comments", f"#comment-{found['id']}")
+    if await rate_limited(request, settings.rate_limit_vote, "vote", str(account.id)):
+        flash(request, _("You have voted many times in a short while. Wait a minute and try again."))
+        return redirect(back)
+    try:
+        await participation.vote(account, found["id"], form.get("value", ""))
+    except ServiceError as error:
+        flash(request, next(iter(error.errors.values())))
+        return redirect(back)
+    flash(request, _("Your vote is saved. You can change it at any time while the consultation is open."))
+    return redirect(back)
+
+
+async def flag(request: Request) -> Response:
+    account = require_account(request)
+    found = await comment_or_404(request)
+    if found["status"] != CommentStatus.PUBLISHED:
+        raise HTTPException(404)
+    context = {"comment": found, "reasons": flag_choices()}
+    if request.method == "GET":
+        return render(request, "consultations/flag.html", context)
+    form = await read_form(request)
+    values = {"reason": form.get("reason", ""), "note": form.get("note", "")}
+    settings = settings_of(request)
+    if await rate_limited(request, settings.rate_limit_flag, "flag", str(account.id)):
+        return too_many(request, "consultations/flag.html", values, settings.rate_limit_flag, **context)
+    try:
+        await participation.flag(account, settings, found["id"], reason=values["reason"], note=values["note"])
+    except ServiceError as error:
+        return render(request, "consultations/flag.html", {**context, "values": values, "errors": error.errors}, status_code=error.status)
+    flash(request, _("Thank you. The moderators will look at this comment."))
+    return redirect(comment_url(found))
+
+
+async def withdraw(request: Request) -> Response:
+    account = require_account(request)
+    found = await comment_or_404(request)
+    await read_form(request)
+    try:
+        await participation.withdraw_comment(account, found["id"])
+    except ServiceError as error:
+        flash(request, next(iter(error.errors.values())))
+        return redirect("/account/participation")
+    flash(request, _("Your comment is withdrawn: it no longer shows on the consultation."))
+    return redirect("/account/participation")
+
+
+async def respond(request: Request) -> Response:
+    """GET: the questions on their own page, with the person's earlier answers. POST: save them."""
+    account = require_account(request)
+    consultation = await public_or_404(request.path_params["slug"])
+    questions = await queries.consultation_questions(consultation["id"])
+    if not questions:
+        raise HTTPException(404)
+    context = {"c": consultation, "questions": questions, "can_take_part": can_participate(account)}
+    if request.method == "GET":
+        return render(request, "consultations/respond.html", {**context, "answers": await queries.own_response(account.id, consultation["id"])})
+    form = await read_form_lists(request)
+    try:
+        await participation.respond(account, consultation["id"], form)
+    except ServiceError as error:
+        answers = {q["id"]: typed_answers(q, form.get(f"q{q['id']}", [])) for q in questions}
+        return render(request, "consultations/respond.html", {**context, "answers": answers, "errors": error.errors}, status_code=error.status)
+    flash(request, _("Your answers are saved. You can change them until the consultation closes."))
+    return redirect(f"/consultations/{consultation['slug']}#questions")
+
+
+def typed_answers(question: dict[str, Any], raw: list[str]) -> list[Any]:
+    """What was typed, in the form the answer fields show it (numbers for options, the text)."""
+    if QuestionKind(question["kind"]) is QuestionKind.TEXT:
+        return raw[:1]
+    return [int(value) for value in raw if value.isdigit() and len(value) < 4]
+
+
+async def follow(request: Request) -> Response:
+    account = require_account(request)
+    consultation = await public_or_404(request.path_params["slug"])
+    form = await read_form(request)
+    following = form.get("follow") == "1"
+    await participation.follow(account, consultation["id"], following)
+    flash(request, _("You follow this consultation: we will e-mail you when it is extended, closed or answered.") if following else _("You no longer follow this consultation."))
+    return redirect(f"/consultations/{consultation['slug']}")
+
+
+# --- the person's own participation -------------------------------------------------------------
+
+
+async def my_participation(request: Request) -> Response:
+    account = require_account(request)
+    page = await queries.my_comments(account.id, request.query_params.get("after"))
+    return render(
+        request,
+        "accounts/participation.html",
+        {
+            "comments": page.rows,
+            "next_url": f"/account/participation?after={page.next_cursor}" if page.next_cursor else None,
+            "votes": await queries.my_votes(account.id),
+            "responses": await queries.my_responses(account.id),
+            "follows": await queries.my_follows(account.id),
+        },
+    )
+
+
+async def export(request: Request) -> Response:
+    account = require_account(request)
+    data = await participation.export_data(account)
+    body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    return Response(
+        body,
+        media_type="application/json; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="consult-my-data.json"', "Cache-Control": "no-store"},
+    )
+
+
+async def delete_account(request: Request) -> Response:
+    account = require_account(request)
+    context = {"removes_comments": settings_of(request).delete_account_removes_comments}
+    if request.method == "GET":
+        return render(request, "accounts/delete.html", context)
+    form = await read_form(request)
+    values = {"confirm_email": form.get("confirm_email", "")}
+    try:
+        await participation.delete_account(account, settings_of(request), confirm_email=values["confirm_email"])
+    except ServiceError as error:
+        return render(request, "accounts/delete.html", {**context, "values": values, "errors": error.errors}, status_code=error.status)
+    request.session.clear()
+    flash(request, _("Your account and your data are deleted."))
+    return redirect("/")
+
+
+routes = [
+    Route("/consultations/{slug:str}", consultation_page, name="consultation"),
+    Route("/consultations/{slug:str}/articles/{article_id:int}", article_page, name="consultation_article"),
+    Route("/consultations/{slug:str}/comment", comment, methods=["GET", "POST"], name="comment"),
+    Route("/consultations/{slug:str}/respond", respond, methods=["GET", "POST"], name="respond"),
+    Route("/consultations/{slug:str}/follow", follow, methods=["POST"], name="follow"),
+    Route("/comments/{comment_id:int}/reply", reply, methods=["GET", "POST"], name="reply"),
+    Route("/comments/{comment_id:int}/vote", vote, methods=["POST"], name="vote"),
+    Route("/comments/{comment_id:int}/flag", flag, methods=["GET", "POST"], name="flag"),
+    Route("/comments/{comment_id:int}/withdraw", withdraw, methods=["POST"], name="withdraw"),
+    Route("/account/participation", my_participation, name="participation"),
+    Route("/account/export", export, name="export"),
+    Route("/account/delete", delete_account, methods=["GET", "POST"], name="delete_account"),
+]
