@@ -38,6 +38,7 @@ from consult.services import PermissionDenied
 from consult.settings import Settings, load_settings
 from consult.web import api
 from consult.web.forms import CsrfError
+from consult.web.pagecache import PageCache
 from consult.web.middleware import (
     LANG_COOKIE,
     AccountLanguageMiddleware,
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None, queue_factory=make_queue) -> St
     app.state.templates = build_environment(settings)
     app.state.queue_factory = queue_factory
     app.state.rate_limiter = RateLimiter(settings.redis_url)
+    app.state.page_cache = PageCache(settings.page_cache_seconds)
     return app
 
 

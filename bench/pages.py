@@ -16,14 +16,16 @@ FIGURES = ("requests", "rps", "p50_ms", "p99_ms", "max_ms", "errors", "server_cp
 
 
 def compare_page(
-    database: BenchDatabase, workers: int, load: LoadOptions, path: str, template: str, context: dict[str, Any]
+    database: BenchDatabase, workers: int, load: LoadOptions, path: str, template: str, context: dict[str, Any],
+    app_settings: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Load `path` on the app, then on the bare app rendering `template` from `context`; figures and their ratio.
 
     `context` is what the page's view passes to render(), read from the seeded database by the app's own
-    query functions, so both servers render the same rows into the same HTML.
+    query functions, so both servers render the same rows into the same HTML. `app_settings` (CONSULT_*
+    variables) apply to the app's server only.
     """
-    with serve("main:create_app", database.env, workers) as server:
+    with serve("main:create_app", {**database.env, **(app_settings or {})}, workers) as server:
         app_html = page_html(server.base_url + path)
         app = generate_load(server, path, load, database.process_title)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,16 @@ async def ping() -> bool:
         return True
     except Exception:  # any driver error means the database is not usable now
         return False
+
+
+_NUMBERED = re.compile(r"\$\d+")
+
+
+async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
+    """Rows of a hand-written query, for the few hot reads where building it through the ORM costs
+    more than running it (about 1 ms of CPU against 0.3). Written with PostgreSQL's $1, $2...;
+    SQLite gets ?, in the same order. Values come back as the driver gives them (SQLite: times as text)."""
+    connection = connections.get("default")
+    if connection.capabilities.dialect == "sqlite":
+        sql = _NUMBERED.sub("?", sql)
+    return await connection.execute_query_dict(sql, list(params))

@@ -6,8 +6,9 @@ after the commit, raise ServiceError with messages in the current language."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -33,6 +34,7 @@ from consult.models import (
     Vote,
     VoteValue,
 )
+from consult import queries
 from consult.permissions import Principal, can_participate
 from consult.queue import enqueue
 from consult.services import PermissionDenied, ServiceError, Validator, _audit, now
@@ -56,15 +58,35 @@ def _participant(actor: Principal | None) -> Principal:
     return actor
 
 
-async def _open_consultation(consultation_id: int) -> Consultation:
-    consultation = await Consultation.get_or_none(id=consultation_id)
-    if consultation is None or consultation.status in (ConsultationStatus.DRAFT,):
+async def _open_consultation(consultation_id: int | None = None, *, slug: str | None = None) -> dict[str, Any]:
+    """The consultation's id, slug, status and moderation mode, if it is open; a clear refusal otherwise."""
+    consultation = await queries.consultation_state(consultation_id, slug)
+    if consultation is None or consultation["status"] is ConsultationStatus.DRAFT:
         raise ServiceError({"": _("This consultation does not exist")}, 404)
-    if consultation.status is not ConsultationStatus.OPEN:
-        if consultation.status is ConsultationStatus.SCHEDULED:
+    if consultation["status"] is not ConsultationStatus.OPEN:
+        if consultation["status"] is ConsultationStatus.SCHEDULED:
             raise ServiceError({"": _("This consultation is not open yet; you can take part once it opens")}, 409)
         raise ServiceError({"": _("This consultation is closed; comments, votes and answers are no longer accepted")}, 409)
     return consultation
+
+
+# Articles cannot change once a consultation has opened, so each process keeps the article ids of the open
+# consultations it has seen (keyed with the opening time: ids of a deleted database's rows are never mixed up).
+_ARTICLE_IDS: OrderedDict[tuple[int, Any], frozenset[int]] = OrderedDict()
+_ARTICLE_IDS_KEPT = 512
+
+
+async def _has_article(consultation: dict[str, Any], article_id: int) -> bool:
+    if consultation["opened_at"] is None:
+        return await Article.filter(id=article_id, consultation_id=consultation["id"]).exists()
+    key = (consultation["id"], consultation["opened_at"])
+    ids = _ARTICLE_IDS.get(key)
+    if ids is None:
+        ids = frozenset(await Article.filter(consultation_id=consultation["id"]).values_list("id", flat=True))
+        _ARTICLE_IDS[key] = ids
+        if len(_ARTICLE_IDS) > _ARTICLE_IDS_KEPT:
+            _ARTICLE_IDS.popitem(last=False)
+    return article_id in ids
 
 
 def _check_text(v: Validator, name: str, value: str, limit: int, *, empty: str) -> str:
@@ -76,29 +98,36 @@ def _check_text(v: Validator, name: str, value: str, limit: int, *, empty: str) 
     return text
 
 
+class Posted(NamedTuple):
+    id: int
+    article_id: int | None
+    moderation_mode: str  # what the person is told: checked by a moderator first, or within seconds
+
+
 # --- comments -----------------------------------------------------------------------------------
 
 
 async def post_comment(
     actor: Principal | None,
     settings: Settings,
-    consultation_id: int,
+    consultation_id: int | None = None,
     *,
+    slug: str | None = None,
     body: str,
     stance: str = "",
     article_id: int | None = None,
     parent_id: int | None = None,
     proposed_wording: str = "",
-) -> Comment:
+) -> Posted:
     """A comment on the whole draft or an article, or a reply to a published comment. It is stored
     as pending first; the screening job, enqueued after the commit, decides whether it shows."""
     actor = _participant(actor)
-    consultation = await _open_consultation(consultation_id)
+    consultation = await _open_consultation(consultation_id, slug=slug)
     v = Validator({})
     limit = settings.comment_max_length
     parent = None
     if parent_id is not None:
-        parent = await Comment.get_or_none(id=parent_id, consultation_id=consultation.id)
+        parent = await Comment.get_or_none(id=parent_id, consultation_id=consultation["id"])
         if parent is None or parent.status is not CommentStatus.PUBLISHED:
             raise ServiceError({"": _("The comment you are replying to does not exist or is not published")}, 404)
         if parent.parent_id is not None:
@@ -106,7 +135,7 @@ async def post_comment(
         article_id, stance_value, wording = parent.article_id, None, None
         body = _check_text(v, "body", body, limit, empty=_("Write your reply"))
     else:
-        if article_id is not None and not await Article.filter(id=article_id, consultation_id=consultation.id).exists():
+        if article_id is not None and not await _has_article(consultation, article_id):
             raise ServiceError({"article": _("This article is not part of this consultation")}, 400)
         stance_value = stance if stance in {s.value for s in Stance} else None
         if stance_value is None:
@@ -121,7 +150,7 @@ async def post_comment(
             wording = None
     v.raise_if_any()
     comment = await Comment.create(
-        consultation_id=consultation.id,
+        consultation_id=consultation["id"],
         article_id=article_id,
         parent_id=parent.id if parent else None,
         author_id=actor.id,
@@ -131,7 +160,7 @@ async def post_comment(
     )
     # Written first, then screened: if the queue is down, the sweep re-enqueues it, so it is never lost.
     await enqueue(SCREEN_JOB, comment.id, _job_id=screen_job_id(comment.id))
-    return comment
+    return Posted(comment.id, comment.article_id, getattr(consultation["moderation_mode"], "value", consultation["moderation_mode"]))
 
 
 async def apply_moderation_mode(comment_id: int) -> str:
@@ -269,7 +298,7 @@ async def respond(actor: Principal | None, consultation_id: int, form: dict[str,
     the consultation closes."""
     actor = _participant(actor)
     consultation = await _open_consultation(consultation_id)
-    questions = await Question.filter(consultation_id=consultation.id).order_by("position").values("id", "kind", "options", "required")
+    questions = await Question.filter(consultation_id=consultation["id"]).order_by("position").values("id", "kind", "options", "required")
     if not questions:
         raise ServiceError({"": _("This consultation asks no questions")}, 404)
     v = Validator({})
@@ -280,9 +309,9 @@ async def respond(actor: Principal | None, consultation_id: int, form: dict[str,
     for _attempt in range(2):
         try:
             async with in_transaction():
-                response = await QuestionResponse.filter(consultation_id=consultation.id, account_id=actor.id).first()
+                response = await QuestionResponse.filter(consultation_id=consultation["id"], account_id=actor.id).first()
                 if response is None:
-                    response = await QuestionResponse.create(consultation_id=consultation.id, account_id=actor.id)
+                    response = await QuestionResponse.create(consultation_id=consultation["id"], account_id=actor.id)
                 else:
                     await QuestionResponse.filter(id=response.id).update(updated_at=now())
                     await Answer.filter(response_id=response.id).delete()

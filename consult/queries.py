@@ -8,9 +8,10 @@ from typing import Any
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
+from consult import db
 from consult.models import (
     Account, Agency, Answer, Article, Attachment, AuditEntry, Comment, CommentStatus, Consultation, ConsultationKind, ConsultationStatus, ConsultationTopic, Follow,
-    Question, QuestionKind, QuestionResponse, Role, RoleGrant, Stance, Topic, Vote,
+    ModerationMode, Question, QuestionKind, QuestionResponse, Role, RoleGrant, Stance, Topic, Vote,
 )
 from consult.permissions import Principal
 
@@ -24,17 +25,25 @@ class Page:
     next_cursor: str | None
 
 
+PRINCIPAL_SQL = """
+SELECT a.id, a.email, a.display_name, a.language, a.email_verified_at, a.session_version, g.role, g.agency_id
+FROM account a LEFT JOIN role_grant g ON g.account_id = a.id
+WHERE a.id = $1 AND a.session_version = $2
+"""
+
+
 async def load_principal(account_id: int, session_version: int) -> Principal | None:
-    """The signed-in account for a session, or None when the session is stale (password changed)."""
-    row = (
-        await Account.filter(id=account_id, session_version=session_version)
-        .values("id", "email", "display_name", "language", "email_verified_at", "session_version")
-    )
-    if not row:
+    """The signed-in account for a session, or None when the session is stale (password changed).
+
+    Runs on every signed-in request: one hand-written query, the account joined with its grants."""
+    if not (0 < account_id < MAX_ID and 0 < session_version < MAX_ID):
         return None
-    account = row[0]
-    grants = await RoleGrant.filter(account_id=account_id).values_list("role", "agency_id")
-    roles = {Role(role) for role, _ in grants}
+    rows = await db.fetch(PRINCIPAL_SQL, account_id, session_version)
+    if not rows:
+        return None
+    account = rows[0]
+    grants = [(Role(row["role"]), row["agency_id"]) for row in rows if row["role"]]
+    roles = {role for role, _ in grants}
     return Principal(
         id=account["id"],
         email=account["email"],
@@ -44,8 +53,22 @@ async def load_principal(account_id: int, session_version: int) -> Principal | N
         session_version=account["session_version"],
         is_admin=Role.ADMIN in roles,
         is_moderator=Role.MODERATOR in roles,
-        agency_ids=frozenset(agency for role, agency in grants if Role(role) is Role.OFFICIAL and agency),
+        agency_ids=frozenset(agency for role, agency in grants if role is Role.OFFICIAL and agency),
     )
+
+
+CONSULTATION_STATE_SQL = "SELECT id, slug, status, moderation_mode, opened_at FROM consultation WHERE {} = $1"
+
+
+async def consultation_state(consultation_id: int | None = None, slug: str | None = None) -> dict[str, Any] | None:
+    """What taking part checks on every comment: id, slug, status, moderation mode, when it opened."""
+    if slug is None and not (consultation_id and 0 < consultation_id < MAX_ID):
+        return None
+    rows = await db.fetch(CONSULTATION_STATE_SQL.format("slug" if slug is not None else "id"), slug if slug is not None else consultation_id)
+    if not rows:
+        return None
+    row = rows[0]
+    return {**row, "status": ConsultationStatus(row["status"]), "moderation_mode": ModerationMode(row["moderation_mode"])}
 
 
 async def open_consultations(limit: int = 20) -> list[dict[str, Any]]:

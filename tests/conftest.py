@@ -75,6 +75,8 @@ def settings(tmp_root, database_url) -> Settings:
         secret_key="test-" + secrets.token_urlsafe(24),
         base_url="http://testserver",
         mail_dir=str(tmp_root / "mail"),
+        # Tests look at pages right after changing what they show; test_page_cache turns the cache on.
+        page_cache_seconds=0,
     )
 
 

@@ -37,6 +37,7 @@ async def consultation(mode: ModerationMode = ModerationMode.POST, status: Consu
     c = await Consultation.create(
         agency=agency, slug=slug, title="Dự thảo Luật Đất đai", summary="Lấy ý kiến về dự thảo.", kind=ConsultationKind.LEGAL_TEXT,
         language="vi", status=status, moderation_mode=mode, opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10),
+        opened_at=now - timedelta(days=1) if status is ConsultationStatus.OPEN else None,
     )
     for position, label in enumerate(("Điều 1", "Điều 2"), start=1):
         body = f"Nội dung **{label}**."
@@ -364,3 +365,18 @@ async def test_my_data_export_and_account_deletion(client, new_client, settings)
     text = text_of((await visitor.get(f"/consultations/{c.slug}")).text)
     assert "Ý kiến còn lại" in text and "Tài khoản đã xoá" in text and "Người Xoá" not in text
     assert (await client.get("/account/participation")).status_code == 303
+
+
+async def test_markup_in_comments_is_removed_and_what_remains_is_shown_as_text(client, run_jobs):
+    c = await consultation()
+    await citizen(client, "dan@example.vn")
+    response = await send_comment(client, c, stance="change", body='Ý kiến <img src=x onerror="alert(1)"><script>alert(2)</script> a < b & c',
+                                  proposed_wording='<a href="javascript:alert(3)">Điều 1</a> "sửa" <b>đây</b>')
+    assert response.status_code == 303
+    stored = await Comment.get(stance=Stance.CHANGE)
+    assert "<img" not in stored.body and "<script" not in stored.body and "a < b & c" in stored.body
+    assert stored.proposed_wording == 'Điều 1 "sửa" đây'
+    await run_jobs()
+    html = (await client.get(f"/consultations/{c.slug}")).text
+    assert "onerror" not in html and "javascript:alert" not in html and "<script>alert" not in html
+    assert "a &lt; b &amp; c" in html

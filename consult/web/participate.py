@@ -20,6 +20,7 @@ from consult.i18n import gettext as _
 from consult.models import CommentStatus, ConsultationStatus, FlagReason, QuestionKind, Stance, VoteValue
 from consult.permissions import Principal, can_participate
 from consult.services import ServiceError
+from consult.web import pagecache
 from consult.web.forms import read_form, read_form_lists
 from consult.web.templating import flash, render
 from consult.web.views import account_of, rate_limited, redirect, require_account, settings_of, too_many
@@ -94,6 +95,10 @@ async def consultation_context(consultation: dict[str, Any], account: Principal 
 
 
 async def consultation_page(request: Request) -> Response:
+    return await pagecache.for_visitors(request, lambda: build_consultation_page(request))
+
+
+async def build_consultation_page(request: Request) -> Response:
     consultation = await public_or_404(request.path_params["slug"])
     params = request.query_params
     context = await consultation_context(consultation, account_of(request), params.get("order"), params.get("after"))
@@ -101,6 +106,10 @@ async def consultation_page(request: Request) -> Response:
 
 
 async def article_page(request: Request) -> Response:
+    return await pagecache.for_visitors(request, lambda: build_article_page(request))
+
+
+async def build_article_page(request: Request) -> Response:
     consultation = await public_or_404(request.path_params["slug"])
     article = next((a for a in consultation["articles"] if a["id"] == request.path_params["article_id"]), None)
     if article is None:
@@ -130,32 +139,44 @@ async def comment(request: Request) -> Response:
     """GET: the comment form on its own (from "Comment on this article", or without JavaScript after
     an error). POST: store the comment and send the person back to the page, where it shows once screened."""
     account = require_account(request)
-    consultation = await public_or_404(request.path_params["slug"])
-    context = {"c": consultation, "stances": stance_choices(), "can_take_part": can_participate(account)}
+    slug = request.path_params["slug"]
     if request.method == "GET":
+        consultation = await public_or_404(slug)
         article = request.query_params.get("article", "")
+        context = {"c": consultation, "stances": stance_choices(), "can_take_part": can_participate(account)}
         return render(request, "consultations/comment.html", {**context, "values": {"article": article if article.isdigit() else ""}})
+    # The hot path: the service reads the consultation once; the page is only loaded again to show an error.
     form = await read_form(request)
     values = {name: form.get(name, "") for name in COMMENT_FIELDS}
     settings = settings_of(request)
-    if await rate_limited(request, settings.rate_limit_comment, "comment", str(account.id)):
-        return too_many(request, "consultations/comment.html", values, settings.rate_limit_comment, **context)
     article = values["article"]
     try:
+        if await rate_limited(request, settings.rate_limit_comment, "comment", str(account.id)):
+            raise TooMany(settings.rate_limit_comment)
         created = await participation.post_comment(
-            account, settings, consultation["id"], body=values["body"], stance=values["stance"], proposed_wording=values["proposed_wording"],
+            account, settings, slug=slug, body=values["body"], stance=values["stance"], proposed_wording=values["proposed_wording"],
             # A forged, non-numeric article is no article of this consultation: the service says so.
             article_id=(_int(article) or -1) if article else None,
         )
-    except ServiceError as error:
+    except (ServiceError, TooMany) as error:
+        consultation = await public_or_404(slug)
+        context = {"c": consultation, "stances": stance_choices(), "can_take_part": can_participate(account)}
+        if isinstance(error, TooMany):
+            return too_many(request, "consultations/comment.html", values, error.rule, **context)
         return render(request, "consultations/comment.html", {**context, "values": values, "errors": error.errors}, status_code=error.status)
-    flash(request, received_message(consultation))
-    target = f"/consultations/{consultation['slug']}/articles/{created.article_id}" if created.article_id else f"/consultations/{consultation['slug']}"
+    flash(request, received_message(created.moderation_mode))
+    target = f"/consultations/{slug}/articles/{created.article_id}" if created.article_id else f"/consultations/{slug}"
     return redirect(f"{target}#comments")
 
 
-def received_message(consultation: dict[str, Any]) -> str:
-    if consultation["moderation_mode"] == "pre":
+class TooMany(Exception):
+    def __init__(self, rule: str):
+        super().__init__(rule)
+        self.rule = rule
+
+
+def received_message(moderation_mode: str) -> str:
+    if moderation_mode == "pre":
         return _("Thank you. Your comment is received; a moderator will check it before it is published.")
     return _("Thank you. Your comment is received and will appear once it has been checked, usually within seconds.")
 
