@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 CSRF_FIELD = "csrf_token"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -51,7 +51,11 @@ async def _checked_form(request: Request, **limits: int) -> FormData:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type not in FORM_TYPES:
         raise HTTPException(415)
-    form: FormData = await request.form(**limits)
+    try:
+        form: FormData = await request.form(**limits)
+    except ClientDisconnect:
+        # The browser went away mid-upload (a closed tab, a dropped line): nothing to answer, nothing to log.
+        raise HTTPException(400) from None
     expected = request.session.get("csrf", "")
     given = form.get(CSRF_FIELD, "")
     if not expected or not isinstance(given, str) or not hmac.compare_digest(expected, given):
