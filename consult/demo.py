@@ -67,6 +67,17 @@ CONSULTATIONS = [
         "opens": 7,
         "closes": 37,
     },
+    {
+        "slug": "gio-hoat-dong-cho-dem-pho-co",
+        "agency": "so-giao-thong-van-tai-ha-noi",
+        "title": "Phân luồng giao thông khu chợ đêm phố cổ",
+        "summary": "Phương án cấm xe, điểm trông giữ xe và giờ hoạt động của các tuyến phố đi bộ vào tối cuối tuần.",
+        "kind": ConsultationKind.POLICY,
+        "language": "vi",
+        "status": ConsultationStatus.CLOSED,
+        "opens": -40,
+        "closes": -5,
+    },
 ]
 
 ACCOUNTS = [

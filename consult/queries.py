@@ -81,6 +81,16 @@ async def open_consultations(limit: int = 20) -> list[dict[str, Any]]:
     )
 
 
+async def recently_closed(limit: int = 6) -> list[dict[str, Any]]:
+    """Closed consultations, the most recently closed first, those with a published outcome among them."""
+    return (
+        await Consultation.filter(status__in=(ConsultationStatus.CLOSED, ConsultationStatus.OUTCOME_PUBLISHED))
+        .order_by("-closes_at", "-id")
+        .limit(limit)
+        .values(*LIST_FIELDS)
+    )
+
+
 async def site_counts() -> dict[str, int]:
     return {
         "open": await Consultation.filter(status=ConsultationStatus.OPEN).count(),

@@ -20,6 +20,8 @@ from typing import Any, Awaitable, Callable, Sequence
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
 from arq.cron import CronJob
 from arq.worker import Retry
 
@@ -29,6 +31,16 @@ JobFunction = Callable[..., Awaitable[Any]]
 # How long a finished job's id keeps blocking a new job with the same id (arq's keep_result).
 KEEP_RESULT_SECONDS = 60
 MAX_CONCURRENT_JOBS = 10
+
+
+# KEYS: job key, result key, queue; ARGV: expiry in ms, serialized job, score, job id. Nothing is written
+# when the job or its kept result exists (the _job_id de-duplication), as in arq's enqueue_job.
+ENQUEUE_SCRIPT = """
+if redis.call('exists', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('psetex', KEYS[1], ARGV[1], ARGV[2])
+redis.call('zadd', KEYS[3], ARGV[3], ARGV[4])
+return 1
+"""
 
 
 class JobQueue:
@@ -75,11 +87,23 @@ class ArqQueue(JobQueue):
     async def enqueue(self, name: str, *args: Any, _job_id: str | None = None, _defer_by: float | None = None) -> bool:
         assert self.pool is not None, "queue not started"
         try:
-            job = await self.pool.enqueue_job(name, *args, _job_id=_job_id, _defer_by=_defer_by)
+            return await self._enqueue(name, args, _job_id or uuid.uuid4().hex, _defer_by)
         except Exception:  # Redis down: the work is in the database, the sweep cron enqueues it again
             log.exception("could not enqueue %s%r", name, args)
             return False
-        return job is not None
+
+    async def _enqueue(self, name: str, args: tuple, job_id: str, defer_by: float | None) -> bool:
+        """What arq's ``enqueue_job`` stores (the same keys, payload, score and expiry), in one round trip.
+
+        arq checks and writes under WATCH/MULTI/EXEC, three round trips and most of the time of posting a
+        comment; the script does the same check-and-write atomically inside Redis."""
+        pool = self.pool
+        enqueued_ms = int(time.time() * 1000)
+        score = enqueued_ms + int((defer_by or 0) * 1000)
+        payload = serialize_job(name, args, {}, None, enqueued_ms, serializer=pool.job_serializer)
+        keys = [job_key_prefix + job_id, result_key_prefix + job_id, pool.default_queue_name]
+        expires_ms = score - enqueued_ms + pool.expires_extra_ms
+        return bool(await pool.eval(ENQUEUE_SCRIPT, 3, *keys, expires_ms, payload, score, job_id))
 
     async def state(self) -> dict[str, Any]:
         assert self.pool is not None

@@ -35,7 +35,7 @@ async def test_list_filters_search_and_pages(client, settings):
         if "Xem thêm" in html:
             start = html.index(marker, html.index("Xem thêm") - 200) + len('href="')
             url = html[start:html.index('"', start)].replace("&amp;", "&")
-    assert sum(seen) == 45 and seen[0] == 20
+    assert sum(seen) == 46 and seen[0] == 20  # 45 and the demo's closed one
 
 
 async def test_consultation_page_shows_articles_and_hides_drafts(client, settings):
@@ -55,3 +55,12 @@ async def test_consultation_page_shows_articles_and_hides_drafts(client, setting
     assert 'href="/consultations/hanoi-low-emission-zone"' in home.text
     await Consultation.filter(id=open_one.id).update(closes_at=datetime.now(timezone.utc) + timedelta(hours=5))
     assert "sau 5 giờ nữa" in text_of((await client.get("/")).text)
+
+
+async def test_home_lists_open_consultations_closing_soonest_first_then_the_recently_closed(client, settings):
+    await demo.load(settings)
+    text = text_of((await client.get("/")).text)
+    open_part, _, closed_part = text.partition("Vừa kết thúc")
+    assert open_part.index("Thiết kế dịch vụ đăng ký hộ tịch trực tuyến") < open_part.index("Dự thảo Luật Tiếp cận thông tin")  # 5 days before 20
+    assert "Phân luồng giao thông khu chợ đêm phố cổ" in closed_part and "Phân luồng giao thông" not in open_part
+    assert "Đã kết thúc ngày" in closed_part

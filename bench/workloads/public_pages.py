@@ -77,10 +77,10 @@ async def add_open_consultations(count: int) -> None:
 async def seed_home() -> dict[str, Any]:
     """Adds the open consultations and returns what consult.web.views.home renders (kept in step with it)."""
     await add_open_consultations(EXTRA_OPEN_CONSULTATIONS)
-    return {"consultations": await queries.open_consultations(), "counts": await queries.site_counts()}
+    return {"consultations": await queries.open_consultations(), "counts": await queries.site_counts(), "closed": await queries.recently_closed()}
 
 
-@workload("home_page", f"GET / with the demo data and {EXTRA_OPEN_CONSULTATIONS} more open consultations (3 queries)")
+@workload("home_page", f"GET / with the demo data and {EXTRA_OPEN_CONSULTATIONS} more open consultations (4 queries)")
 def home_page(options: Options) -> dict[str, Any]:
     with fresh_database("home_page") as database:
         database.run_cli("demo")  # migrations, then the demo agencies, accounts and consultations

@@ -89,7 +89,8 @@ def too_many(request: Request, template: str, values: dict[str, Any], rule: str,
 async def home(request: Request) -> Response:
     consultations = await queries.open_consultations()
     counts = await queries.site_counts()
-    return render(request, "pages/home.html", {"consultations": consultations, "counts": counts})
+    closed = await queries.recently_closed()
+    return render(request, "pages/home.html", {"consultations": consultations, "counts": counts, "closed": closed})
 
 
 async def accessibility(request: Request) -> Response:
