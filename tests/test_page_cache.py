@@ -56,3 +56,11 @@ async def test_nothing_is_kept_when_the_cache_is_off_or_the_page_is_missing(app,
     await comment(c, author, "Mới")
     assert "Mới" in text_of((await visitor.get(f"/consultations/{c.slug}")).text)
     assert app.state.page_cache.pages == {}
+
+
+async def test_the_home_page_is_kept_for_visitors_too(app, page_cache, new_client):
+    await new_client().get("/")
+    c = await consultation(slug="mo-moi")
+    assert c.title not in text_of((await new_client().get("/")).text), "the kept home page, from before it opened"
+    page_cache.clear()
+    assert c.title in text_of((await new_client().get("/")).text)

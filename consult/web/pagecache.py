@@ -1,7 +1,7 @@
 """A short-lived cache of whole pages for visitors who are not signed in.
 
-The consultation page is what most people read, and it is the same for every visitor who is not
-signed in, except for the CSRF token of the language form. Each process keeps the rendered page for
+The home page and the consultation pages are what most people read, and they are the same for every
+visitor who is not signed in, except for the CSRF token of the language form. Each process keeps the rendered page for
 a few seconds (setting page_cache_seconds) with the token cut out, and puts the visitor's own token
 back in. A new comment or vote therefore reaches visitors at most that many seconds late; people who
 are signed in always get a fresh page (their votes and forms are on it)."""

@@ -17,6 +17,7 @@ from consult.models import TokenPurpose
 from consult.permissions import Principal, can_administer
 from consult.queue import current_queue
 from consult.security import ip_hash
+from consult.web import pagecache
 from consult.web.forms import read_form
 from consult.web.middleware import LANG_COOKIE
 from consult.web.templating import flash, render
@@ -87,6 +88,10 @@ def too_many(request: Request, template: str, values: dict[str, Any], rule: str,
 
 
 async def home(request: Request) -> Response:
+    return await pagecache.for_visitors(request, lambda: build_home(request))
+
+
+async def build_home(request: Request) -> Response:
     consultations = await queries.open_consultations()
     counts = await queries.site_counts()
     closed = await queries.recently_closed()
