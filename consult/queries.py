@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Q, Subquery
@@ -220,30 +222,70 @@ def _decode_pair(cursor: str | None) -> tuple[int, int] | None:
     return (count, after) if count < MAX_ID and 0 < after < MAX_ID else None
 
 
+COMMENT_SELECT = """
+SELECT c.id, c.article_id, c.parent_id, c.stance, c.body, c.proposed_wording, c.created_at, c.published_at,
+       c.agree_count, c.disagree_count, c.pass_count, c.author_id,
+       a.display_name AS author__display_name, ar.label AS article__label
+FROM comment c LEFT JOIN account a ON a.id = c.author_id LEFT JOIN article ar ON ar.id = c.article_id
+"""
+
+
+class _Params:
+    """Numbered placeholders ($1, $2...) in the order the values are added, as db.fetch wants them."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def _comment_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the ORM would give it: the stance as its enum, times as aware datetimes (SQLite gives text)."""
+    row["stance"] = Stance(row["stance"]) if row["stance"] else None
+    for name in ("created_at", "published_at"):
+        if isinstance(row[name], str):
+            row[name] = datetime.fromisoformat(row[name])
+    return row
+
+
 async def published_comments(
     consultation_id: int, *, article_id: int | None = None, order: str = "newest", cursor: str | None = None, limit: int = PAGE_SIZE
 ) -> Page:
     """Published comments of a consultation (or of one article), each with its published replies,
-    newest first or most agreed first, keyset-paginated."""
-    query = Comment.filter(consultation_id=consultation_id, status=CommentStatus.PUBLISHED, parent_id=None)
+    newest first or most agreed first, keyset-paginated.
+
+    Hand-written: it is most of the consultation page's database time (5.7 ms through .values() for 50
+    comments with their author and article)."""
+    p = _Params()
+    where = [f"c.consultation_id = {p(consultation_id)}", f"c.status = {p(CommentStatus.PUBLISHED.value)}", "c.parent_id IS NULL"]
     if article_id is not None:
-        query = query.filter(article_id=article_id)
+        where.append(f"c.article_id = {p(article_id)}")
     if order == "agreed":
         after_pair = _decode_pair(cursor)
         if after_pair is not None:
             count, after = after_pair
-            query = query.filter(Q(agree_count__lt=count) | Q(agree_count=count, id__lt=after))
-        rows = await query.order_by("-agree_count", "-id").limit(limit + 1).values(*COMMENT_FIELDS)
-        page = Page(rows[:limit], f"{rows[limit - 1]['agree_count']}.{rows[limit - 1]['id']}" if len(rows) > limit else None)
+            where.append(f"(c.agree_count < {p(count)} OR (c.agree_count = {p(count)} AND c.id < {p(after)}))")
+        order_by = "c.agree_count DESC, c.id DESC"
     else:
         after = _decode_cursor(cursor)
         if after is not None:
-            query = query.filter(id__lt=after)
-        page = _keyset_page(await query.order_by("-id").limit(limit + 1).values(*COMMENT_FIELDS), limit)
+            where.append(f"c.id < {p(after)}")
+        order_by = "c.id DESC"
+    sql = f"{COMMENT_SELECT} WHERE {' AND '.join(where)} ORDER BY {order_by} LIMIT {p(limit + 1)}"
+    rows = [_comment_row(row) for row in await db.fetch(sql, *p.values)]
+    if order == "agreed":
+        page = Page(rows[:limit], f"{rows[limit - 1]['agree_count']}.{rows[limit - 1]['id']}" if len(rows) > limit else None)
+    else:
+        page = _keyset_page(rows, limit)
     replies: dict[int, list[dict[str, Any]]] = {}
     if page.rows:
-        for reply in await Comment.filter(parent_id__in=[r["id"] for r in page.rows], status=CommentStatus.PUBLISHED).order_by("id").values(*COMMENT_FIELDS):
-            replies.setdefault(reply["parent_id"], []).append(reply)
+        p = _Params()
+        parents = ", ".join(p(row["id"]) for row in page.rows)
+        sql = f"{COMMENT_SELECT} WHERE c.parent_id IN ({parents}) AND c.status = {p(CommentStatus.PUBLISHED.value)} ORDER BY c.id"
+        for reply in await db.fetch(sql, *p.values):
+            replies.setdefault(reply["parent_id"], []).append(_comment_row(reply))
     for row in page.rows:
         row["replies"] = replies.get(row["id"], [])
     return page
@@ -398,14 +440,38 @@ async def public_consultations(filters: ConsultationFilters, cursor: str | None 
 
 
 async def public_consultation(slug: str) -> dict[str, Any] | None:
-    rows = await Consultation.filter(slug=slug, status__in=PUBLIC_STATUSES).values(*LIST_FIELDS, "agency_id", "moderation_mode")
+    """A published consultation with its articles, topics, questions and attachments."""
+    rows = await Consultation.filter(slug=slug, status__in=PUBLIC_STATUSES).values(*LIST_FIELDS, "agency_id", "moderation_mode", "opened_at")
     if not rows:
         return None
     consultation = rows[0]
-    consultation["articles"] = await Article.filter(consultation_id=consultation["id"]).order_by("position").values(
-        "id", "label", "title", "body_html"
-    )
+    consultation.update(await consultation_parts(consultation))
     return consultation
+
+
+# The text of a consultation cannot change once it has opened (services.EDITABLE), so each process keeps
+# these parts of the opened ones, keyed with the opening time: a deleted database's ids are never mixed up.
+_OPENED_PARTS: OrderedDict[tuple[int, Any], dict[str, list[dict[str, Any]]]] = OrderedDict()
+_OPENED_PARTS_KEPT = 256
+
+
+async def consultation_parts(consultation: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Articles, topics, questions and attachments: four queries, run once per process after opening."""
+    frozen = consultation["status"] not in (ConsultationStatus.DRAFT, ConsultationStatus.SCHEDULED) and consultation.get("opened_at")
+    key = (consultation["id"], consultation.get("opened_at"))
+    if frozen and key in _OPENED_PARTS:
+        return _OPENED_PARTS[key]
+    parts = {
+        "articles": await Article.filter(consultation_id=consultation["id"]).order_by("position").values("id", "label", "title", "body_html"),
+        "topics": await consultation_topics(consultation["id"]),
+        "questions": await consultation_questions(consultation["id"]),
+        "attachments": await consultation_attachments(consultation["id"]),
+    }
+    if frozen:
+        _OPENED_PARTS[key] = parts
+        if len(_OPENED_PARTS) > _OPENED_PARTS_KEPT:
+            _OPENED_PARTS.popitem(last=False)
+    return parts
 
 
 # --- API: the read-only JSON API and the Atom feed --------------------------------------------------

@@ -592,7 +592,7 @@ async def test_classic_payloads_stay_text_on_every_page(app, settings, live_serv
                 shown[agency.id] = payload
             open_ones = await Consultation.filter(status=ConsultationStatus.OPEN).values_list("agency_id", flat=True)
             expected = Counter(parsed(shown[agency_id]) for agency_id in open_ones)
-            state = await w.visit("/", {"agency": "main .card .meta:first-of-type"})
+            state = await w.visit("/", {"agency": "section[aria-labelledby=open-heading] .card .meta:first-of-type"})
             found = state["found"]["agency"]
             if Counter(f["text"] for f in found) != expected or any(f["descendants"] for f in found):
                 w.problem("/", f"agencies of open consultations shown as {[f['text'] for f in found]!r}, stored as {sorted(expected)!r}")

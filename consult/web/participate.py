@@ -72,12 +72,12 @@ async def comments_context(
 async def consultation_context(consultation: dict[str, Any], account: Principal | None, order: str | None = None, after: str | None = None) -> dict[str, Any]:
     """Everything the consultation page shows, for this viewer (None: a visitor who is not signed in)."""
     status = consultation["status"]
-    questions = await queries.consultation_questions(consultation["id"])
+    questions = consultation["questions"]
     context = {
         "c": consultation,
         "tallies": await queries.comment_tallies(consultation["id"]),
-        "topics": await queries.consultation_topics(consultation["id"]),
-        "attachments": await queries.consultation_attachments(consultation["id"]),
+        "topics": consultation["topics"],
+        "attachments": consultation["attachments"],
         "questions": questions,
         "is_open": status is ConsultationStatus.OPEN,
         "can_take_part": status is ConsultationStatus.OPEN and can_participate(account),
@@ -270,7 +270,7 @@ async def respond(request: Request) -> Response:
     """GET: the questions on their own page, with the person's earlier answers. POST: save them."""
     account = require_account(request)
     consultation = await public_or_404(request.path_params["slug"])
-    questions = await queries.consultation_questions(consultation["id"])
+    questions = consultation["questions"]
     if not questions:
         raise HTTPException(404)
     context = {"c": consultation, "questions": questions, "can_take_part": can_participate(account)}
