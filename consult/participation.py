@@ -6,7 +6,6 @@ after the commit, raise ServiceError with messages in the current language."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from datetime import timedelta
 from typing import Any, NamedTuple
 
@@ -18,7 +17,6 @@ from consult.i18n import gettext as _
 from consult.models import (
     Account,
     Answer,
-    Article,
     Comment,
     CommentStatus,
     Consent,
@@ -70,23 +68,10 @@ async def _open_consultation(consultation_id: int | None = None, *, slug: str | 
     return consultation
 
 
-# Articles cannot change once a consultation has opened, so each process keeps the article ids of the open
-# consultations it has seen (keyed with the opening time: ids of a deleted database's rows are never mixed up).
-_ARTICLE_IDS: OrderedDict[tuple[int, Any], frozenset[int]] = OrderedDict()
-_ARTICLE_IDS_KEPT = 512
-
-
 async def _has_article(consultation: dict[str, Any], article_id: int) -> bool:
-    if consultation["opened_at"] is None:
-        return await Article.filter(id=article_id, consultation_id=consultation["id"]).exists()
-    key = (consultation["id"], consultation["opened_at"])
-    ids = _ARTICLE_IDS.get(key)
-    if ids is None:
-        ids = frozenset(await Article.filter(consultation_id=consultation["id"]).values_list("id", flat=True))
-        _ARTICLE_IDS[key] = ids
-        if len(_ARTICLE_IDS) > _ARTICLE_IDS_KEPT:
-            _ARTICLE_IDS.popitem(last=False)
-    return article_id in ids
+    # The articles of an opened consultation are read once per process (queries.consultation_parts).
+    parts = await queries.consultation_parts(consultation)
+    return any(article["id"] == article_id for article in parts["articles"])
 
 
 def _check_text(v: Validator, name: str, value: str, limit: int, *, empty: str) -> str:

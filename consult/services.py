@@ -775,17 +775,22 @@ async def remove_article(actor: Principal | None, article_id: int) -> None:
 
 async def move_article(actor: Principal | None, article_id: int, step: int) -> None:
     """Swap an article with its neighbour above (step -1) or below (step +1)."""
-    article = await _article_for(actor, article_id)
-    siblings = Article.filter(consultation_id=article.consultation_id)
+    await _swap_with_neighbour(actor, await _article_for(actor, article_id), step, "article")
+
+
+async def _swap_with_neighbour(actor: Principal | None, item: Article | Question, step: int, kind: str) -> None:
+    """Swap the positions of an article or question and its neighbour in the draft, audited as <kind>.move."""
+    model = type(item)
+    siblings = model.filter(consultation_id=item.consultation_id)
     neighbour = await (
-        siblings.filter(position__lt=article.position).order_by("-position") if step < 0 else siblings.filter(position__gt=article.position).order_by("position")
+        siblings.filter(position__lt=item.position).order_by("-position") if step < 0 else siblings.filter(position__gt=item.position).order_by("position")
     ).first()
     if neighbour is None:
         return
     async with in_transaction():
-        await Article.filter(id=article.id).update(position=neighbour.position)
-        await Article.filter(id=neighbour.id).update(position=article.position)
-        await _audit(actor, "article.move", "consultation", article.consultation_id, article=article.id, step=step)
+        await model.filter(id=item.id).update(position=neighbour.position)
+        await model.filter(id=neighbour.id).update(position=item.position)
+        await _audit(actor, f"{kind}.move", "consultation", item.consultation_id, **{kind: item.id}, step=step)
 
 
 # --- questions: what participants are asked, in order, written while the draft is editable -----
@@ -880,18 +885,7 @@ async def remove_question(actor: Principal | None, question_id: int) -> None:
 
 async def move_question(actor: Principal | None, question_id: int, step: int) -> None:
     """Swap a question with its neighbour above (step -1) or below (step +1)."""
-    question = await _question_for(actor, question_id)
-    siblings = Question.filter(consultation_id=question.consultation_id)
-    neighbour = await (
-        siblings.filter(position__lt=question.position).order_by("-position") if step < 0
-        else siblings.filter(position__gt=question.position).order_by("position")
-    ).first()
-    if neighbour is None:
-        return
-    async with in_transaction():
-        await Question.filter(id=question.id).update(position=neighbour.position)
-        await Question.filter(id=neighbour.id).update(position=question.position)
-        await _audit(actor, "question.move", "consultation", question.consultation_id, question=question.id, step=step)
+    await _swap_with_neighbour(actor, await _question_for(actor, question_id), step, "question")
 
 
 # --- attachments: PDF files of the draft, stored under the upload directory by a random name ---

@@ -205,28 +205,37 @@ async def edit_article(request: Request) -> Response:
     return redirect(f"/manage/{article['consultation_id']}#articles")
 
 
-async def remove_article(request: Request) -> Response:
-    account = require_staff(request)
-    article = await article_or_404(request, account)
-    await read_form(request)
-    try:
-        await services.remove_article(account, article["id"])
-    except services.ServiceError as error:
-        flash(request, next(iter(error.errors.values())))
-        return redirect(f"/manage/{article['consultation_id']}")
-    flash(request, _("Article removed."))
-    return redirect(f"/manage/{article['consultation_id']}#articles")
+def draft_item_action(kind: str, load, act, done: str | None):
+    """POST endpoints that remove or move an article or a question of a draft: one form, then back to the
+    list with the outcome as a message (a refusal, such as after opening, included)."""
+
+    async def endpoint(request: Request) -> Response:
+        account = require_staff(request)
+        item = await load(request, account)
+        form = await read_form(request)
+        back = f"/manage/{item['consultation_id']}#{kind}s"
+        try:
+            await act(account, item["id"], form)
+        except services.ServiceError as error:
+            flash(request, next(iter(error.errors.values())))
+            return redirect(back)
+        if done:
+            flash(request, done())
+        return redirect(back)
+
+    return endpoint
 
 
-async def move_article(request: Request) -> Response:
-    account = require_staff(request)
-    article = await article_or_404(request, account)
-    form = await read_form(request)
-    try:
-        await services.move_article(account, article["id"], -1 if form.get("direction") == "up" else 1)
-    except services.ServiceError as error:
-        flash(request, next(iter(error.errors.values())))
-    return redirect(f"/manage/{article['consultation_id']}#articles")
+def step_of(form: dict[str, str]) -> int:
+    return -1 if form.get("direction") == "up" else 1
+
+
+remove_article = draft_item_action(
+    "article", article_or_404, lambda account, item_id, form: services.remove_article(account, item_id), lambda: _("Article removed.")
+)
+move_article = draft_item_action(
+    "article", article_or_404, lambda account, item_id, form: services.move_article(account, item_id, step_of(form)), None
+)
 
 
 def read_times(request: Request, form: dict[str, str], names: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -332,28 +341,12 @@ async def edit_question(request: Request) -> Response:
     return redirect(f"/manage/{question['consultation_id']}#questions")
 
 
-async def remove_question(request: Request) -> Response:
-    account = require_staff(request)
-    question = await question_or_404(request, account)
-    await read_form(request)
-    try:
-        await services.remove_question(account, question["id"])
-    except services.ServiceError as error:
-        flash(request, next(iter(error.errors.values())))
-        return redirect(f"/manage/{question['consultation_id']}")
-    flash(request, _("Question removed."))
-    return redirect(f"/manage/{question['consultation_id']}#questions")
-
-
-async def move_question(request: Request) -> Response:
-    account = require_staff(request)
-    question = await question_or_404(request, account)
-    form = await read_form(request)
-    try:
-        await services.move_question(account, question["id"], -1 if form.get("direction") == "up" else 1)
-    except services.ServiceError as error:
-        flash(request, next(iter(error.errors.values())))
-    return redirect(f"/manage/{question['consultation_id']}#questions")
+remove_question = draft_item_action(
+    "question", question_or_404, lambda account, item_id, form: services.remove_question(account, item_id), lambda: _("Question removed.")
+)
+move_question = draft_item_action(
+    "question", question_or_404, lambda account, item_id, form: services.move_question(account, item_id, step_of(form)), None
+)
 
 
 async def attachment_error_page(request: Request, consultation: dict[str, Any], errors: dict[str, str], title: str, status: int) -> Response:

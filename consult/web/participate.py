@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from consult import participation, queries
 from consult.i18n import gettext as _
-from consult.models import CommentStatus, ConsultationStatus, FlagReason, QuestionKind, Stance, VoteValue
+from consult.models import CommentStatus, ConsultationStatus, FlagReason, QuestionKind, Stance
 from consult.permissions import Principal, can_participate
 from consult.services import ServiceError
 from consult.web import pagecache

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from consult import i18n
-from consult.models import ConsultationStatus, Role
+from consult.models import ConsultationStatus, Role, Stance
 from consult.settings import Settings
 from consult.web.forms import ensure_csrf_token
 
@@ -33,6 +33,17 @@ STATUS_LABELS = {
     ConsultationStatus.OUTCOME_PUBLISHED: i18n.lazy("Outcome published"),
     ConsultationStatus.ARCHIVED: i18n.lazy("Archived"),
 }
+
+
+STANCE_LABELS = {
+    Stance.SUPPORT: i18n.lazy("Supports"),
+    Stance.OPPOSE: i18n.lazy("Opposes"),
+    Stance.CHANGE: i18n.lazy("Suggests a change"),
+}
+
+
+def stance_label(stance: str) -> str:
+    return i18n.gettext(STANCE_LABELS[Stance(stance)])
 
 
 def status_label(status: str) -> str:
@@ -79,6 +90,7 @@ def build_environment(settings: Settings) -> jinja2.Environment:
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["role_label"] = role_label
     env.globals["status_label"] = status_label
+    env.globals["stance_label"] = stance_label
     env.globals["agency_options"] = agency_options
     env.globals["topic_filter_options"] = topic_filter_options
     env.globals["password_min_length"] = settings.password_min_length
