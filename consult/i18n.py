@@ -96,6 +96,11 @@ def file_size(size: int) -> str:
     return f"{numbers.format_decimal(round(size / (1024 * 1024), 1), locale=current_language())} MB"
 
 
+def duration(seconds: int) -> str:
+    """A length of time as people say it, in the current language: "3 hours", "2 ngày"."""
+    return dates.format_timedelta(dt.timedelta(seconds=seconds), threshold=1.1, locale=current_language())
+
+
 class Formatter:
     """Formats times in the site's time zone and numbers in the current language."""
 

@@ -103,7 +103,7 @@ async def deliver(settings: Settings, mail: OutboxMail) -> None:
         return
     folder = settings.mail_path
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{mail.created_at:%Y%m%d-%H%M%S}-{mail.id}.eml"
+    path = folder / f"{mail.created_at:%Y%m%d-%H%M%S}-{mail.id:012d}.eml"  # padded: files sort in sending order
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(bytes(message))
     os.replace(tmp, path)  # a reader never sees half a file

@@ -217,6 +217,31 @@ class CommentStatus(str, Enum):
     WITHDRAWN = "withdrawn"  # by its author
 
 
+class ReviewReason(str, Enum):
+    # Why a comment waits in the moderators' queue; null on the comment when nothing is to be decided.
+    SCREENING = "screening"  # held by the automatic screening, with its signals
+    FLAGS = "flags"  # reported by citizens
+    APPEAL = "appeal"  # its author appealed a rejection
+    PREMODERATION = "premoderation"  # the consultation publishes nothing before a moderator approves
+
+
+class DecisionReason(str, Enum):
+    # The fixed list of reasons a moderator gives for rejecting or hiding, shown to the author.
+    ABUSE = "abuse"
+    SPAM = "spam"
+    PERSONAL_DATA = "personal_data"
+    OFF_TOPIC = "off_topic"
+    DUPLICATE = "duplicate"
+    ILLEGAL = "illegal"
+    OTHER = "other"  # with a note
+
+
+class AppealState(str, Enum):
+    PENDING = "pending"
+    UPHELD = "upheld"  # the rejection stands
+    OVERTURNED = "overturned"  # published after all
+
+
 class Stance(str, Enum):
     SUPPORT = "support"
     OPPOSE = "oppose"
@@ -348,6 +373,24 @@ class Comment(Model):
     flag_count = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # Moderation. review says why it waits for a moderator (null: nothing to decide), since when;
+    # signals are what the screening found, with the matched character spans of body or wording.
+    review = fields.CharEnumField(ReviewReason, max_length=16, null=True)
+    review_since = fields.DatetimeField(null=True)
+    signals = fields.JSONField(null=True)
+    top_signal = fields.CharField(max_length=16, null=True)  # the kind of the strongest signal, for the queue's filter
+    campaign = fields.ForeignKeyField("models.Campaign", related_name="comments", null=True, on_delete=fields.SET_NULL)
+    # Bumped by every decision: a decision names the version it was made on, so of two moderators
+    # deciding at once one wins and the other is told.
+    moderation_version = fields.IntField(default=0, db_default=0)
+    decided_by = fields.ForeignKeyField("models.Account", related_name=False, null=True, on_delete=fields.SET_NULL)
+    decided_at = fields.DatetimeField(null=True)
+    decision_seconds = fields.IntField(null=True)  # from entering the queue to the decision, for transparency
+    decision_note = fields.TextField(null=True)  # shown to the author with the reason code
+    redacted_at = fields.DatetimeField(null=True)
+    appeal_state = fields.CharEnumField(AppealState, max_length=12, null=True)
+    appeal_note = fields.TextField(null=True)
+    appealed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "comment"
@@ -358,7 +401,87 @@ class Comment(Model):
             ("parent_id", "status"),
             ("author_id", "id"),
             ("status", "screened_at"),
+            # The moderators' queue: oldest first overall and per consultation, most flagged, by campaign.
+            ("review_since", "id"),
+            ("consultation_id", "review_since", "id"),
+            ("review", "review_since", "id"),
+            ("review", "top_signal"),
+            ("flag_count", "id"),
+            ("campaign_id", "review"),
+            ("decided_at", "id"),
         )
+
+
+class Campaign(Model):
+    # A group of near-identical comments in one consultation (a form letter), found by the screening.
+
+    id = fields.IntField(primary_key=True)
+    consultation = fields.ForeignKeyField("models.Consultation", related_name="campaigns", on_delete=fields.CASCADE)
+    size = fields.IntField(default=1)
+    first_seen = fields.DatetimeField()
+    last_seen = fields.DatetimeField()
+
+    class Meta:
+        table = "campaign"
+
+
+class CommentFingerprint(Model):
+    # A comment's MinHash signature; its LSH band keys are in fingerprint_band, looked up by index
+    # so that grouping one comment never reads the whole consultation.
+
+    id = fields.IntField(primary_key=True)
+    comment = fields.OneToOneField("models.Comment", related_name="fingerprint", on_delete=fields.CASCADE)
+    signature = fields.BinaryField()
+
+    class Meta:
+        table = "comment_fingerprint"
+
+
+class FingerprintBand(Model):
+    id = fields.BigIntField(primary_key=True)
+    consultation_id = fields.IntField()
+    key = fields.BigIntField()
+    comment = fields.ForeignKeyField("models.Comment", related_name=False, on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "fingerprint_band"
+        indexes = (("consultation_id", "key", "comment_id"),)
+
+
+class RedactedOriginal(Model):
+    # The text of a comment as it was before a redaction, for the audit log, erased after the
+    # retention period (CONSULT_REDACTION_RETENTION_DAYS) by a daily job.
+
+    id = fields.IntField(primary_key=True)
+    audit_entry = fields.OneToOneField("models.AuditEntry", related_name="redacted_original", on_delete=fields.CASCADE)
+    body = fields.TextField()
+    proposed_wording = fields.TextField(null=True)
+    erase_after = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "redacted_original"
+
+
+class BulkDecision(Model):
+    # One decision applied to many comments (a selection or a whole campaign) by a job, in batches,
+    # with its progress shown to the moderator.
+
+    id = fields.IntField(primary_key=True)
+    actor = fields.ForeignKeyField("models.Account", related_name=False, null=True, on_delete=fields.SET_NULL)
+    action = fields.CharField(max_length=20)
+    reason_code = fields.CharField(max_length=20, null=True)
+    note = fields.TextField(default="")
+    campaign = fields.ForeignKeyField("models.Campaign", related_name=False, null=True, on_delete=fields.SET_NULL)
+    comment_ids = fields.JSONField(default=list)
+    total = fields.IntField(default=0)
+    done = fields.IntField(default=0)
+    skipped = fields.IntField(default=0)
+    state = fields.CharField(max_length=10, default="queued")  # queued, running, done
+    created_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "bulk_decision"
 
 
 class Vote(Model):

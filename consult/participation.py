@@ -28,6 +28,7 @@ from consult.models import (
     Question,
     QuestionKind,
     QuestionResponse,
+    ReviewReason,
     Stance,
     Vote,
     VoteValue,
@@ -148,23 +149,6 @@ async def post_comment(
     return Posted(comment.id, comment.article_id, getattr(consultation["moderation_mode"], "value", consultation["moderation_mode"]))
 
 
-async def apply_moderation_mode(comment_id: int) -> str:
-    """The screening the platform does until the moderation rules arrive: post-moderated
-    consultations publish a pending comment, pre-moderated ones leave it for a moderator. Safe to
-    run twice: only an unscreened pending comment changes."""
-    row = await Comment.filter(id=comment_id).values("status", "screened_at", "consultation__moderation_mode")
-    if not row or row[0]["status"] != CommentStatus.PENDING or row[0]["screened_at"] is not None:
-        return "skipped"
-    moment = now()
-    if getattr(row[0]["consultation__moderation_mode"], "value", row[0]["consultation__moderation_mode"]) == "post":
-        changed = await Comment.filter(id=comment_id, status=CommentStatus.PENDING, screened_at=None).update(
-            status=CommentStatus.PUBLISHED, screened_at=moment, published_at=moment
-        )
-        return "published" if changed else "skipped"
-    await Comment.filter(id=comment_id, status=CommentStatus.PENDING, screened_at=None).update(screened_at=moment)
-    return "held"
-
-
 async def unscreened_comment_ids(older_than: timedelta = UNSCREENED_AFTER, limit: int = 1000) -> list[int]:
     cutoff = now() - older_than
     return await Comment.filter(status=CommentStatus.PENDING, screened_at=None, created_at__lt=cutoff).order_by("id").limit(limit).values_list("id", flat=True)
@@ -243,6 +227,8 @@ async def flag(actor: Principal | None, settings: Settings, comment_id: int, *, 
         async with in_transaction():
             await Flag.create(comment_id=comment.id, account_id=actor.id, reason=FlagReason(reason), note=note)
             await Comment.filter(id=comment.id).update(flag_count=F("flag_count") + 1)
+            # Into the moderators' queue (where it stays in place if it already waits there).
+            await Comment.filter(id=comment.id, review=None).update(review=ReviewReason.FLAGS, review_since=now())
             hidden = await Comment.filter(
                 id=comment.id, status=CommentStatus.PUBLISHED, flag_count__gte=settings.flag_hide_threshold
             ).update(status=CommentStatus.HIDDEN, reason_code="flagged")

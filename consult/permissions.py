@@ -20,6 +20,9 @@ class Principal:
     is_admin: bool = False
     is_moderator: bool = False
     agency_ids: frozenset[int] = field(default_factory=frozenset)
+    # Moderators are site-wide (a grant without an agency) or limited to the agencies of their grants.
+    moderates_everywhere: bool = False
+    moderated_agency_ids: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def is_official(self) -> bool:
@@ -52,3 +55,16 @@ def can_act_for_agency(account: Principal | None, agency_id: int) -> bool:
 def can_participate(account: Principal | None) -> bool:
     """Commenting, voting and answering need a signed-in account with a verified e-mail."""
     return account is not None and account.verified
+
+
+def can_moderate(account: Principal | None, agency_id: int | None = None) -> bool:
+    """Moderating needs a moderator role: officials cannot moderate unless they are also moderators.
+    Without an agency: may the account see the queue at all."""
+    if account is None or not account.is_moderator:
+        return False
+    return agency_id is None or account.moderates_everywhere or agency_id in account.moderated_agency_ids
+
+
+def can_decide_on(account: Principal | None, agency_id: int, author_id: int | None) -> bool:
+    """A moderator never decides on their own comment."""
+    return can_moderate(account, agency_id) and author_id != account.id

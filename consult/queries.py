@@ -56,6 +56,8 @@ async def load_principal(account_id: int, session_version: int) -> Principal | N
         is_admin=Role.ADMIN in roles,
         is_moderator=Role.MODERATOR in roles,
         agency_ids=frozenset(agency for role, agency in grants if role is Role.OFFICIAL and agency),
+        moderates_everywhere=any(role is Role.MODERATOR and not agency for role, agency in grants),
+        moderated_agency_ids=frozenset(agency for role, agency in grants if role is Role.MODERATOR and agency),
     )
 
 
@@ -158,17 +160,6 @@ async def account_with_grants(account_id: int) -> dict[str, Any] | None:
 async def account_profile(account_id: int) -> dict[str, Any] | None:
     rows = await Account.filter(id=account_id).values("id", "email", "display_name", "language", "email_verified_at", "created_at")
     return rows[0] if rows else None
-
-
-async def audit_page(cursor: str | None = None, limit: int = PAGE_SIZE) -> Page:
-    query = AuditEntry.all()
-    after = _decode_cursor(cursor)
-    if after is not None:
-        query = query.filter(id__lt=after)
-    rows = await query.order_by("-id").limit(limit + 1).values(
-        "id", "action", "target_type", "target_id", "detail", "created_at", "actor__display_name"
-    )
-    return _keyset_page(rows, limit)
 
 
 async def managed_consultations(account: Principal, limit: int = 200) -> list[dict[str, Any]]:
@@ -352,6 +343,7 @@ async def comment_for_action(comment_id: int) -> dict[str, Any] | None:
         return None
     rows = await Comment.filter(id=comment_id).values(
         *COMMENT_FIELDS, "status", "consultation_id", "consultation__slug", "consultation__title", "consultation__status", "consultation__language",
+        "reason_code", "decision_note", "appeal_state", "decided_by_id",
     )
     return rows[0] if rows else None
 
@@ -383,6 +375,7 @@ async def my_comments(account_id: int, cursor: str | None = None, limit: int = P
         query = query.filter(id__lt=after)
     rows = await query.order_by("-id").limit(limit + 1).values(
         *COMMENT_FIELDS, "status", "reason_code", "consultation__slug", "consultation__title", "consultation__status",
+        "decision_note", "decided_by_id", "appeal_state", "redacted_at",
     )
     return _keyset_page(rows, limit)
 

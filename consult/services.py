@@ -400,7 +400,8 @@ async def grant_role(actor: Principal | None, *, account_id: int, role: str, age
         v.fail("agency", _("Choose the agency the official works for"))
     v.raise_if_any()
     agency = None
-    if role_value is Role.OFFICIAL:
+    # Officials act for one agency; a moderator may be limited to one (site-wide without it).
+    if role_value is Role.OFFICIAL or (role_value is Role.MODERATOR and agency_id):
         agency = await Agency.get_or_none(id=agency_id)
         if agency is None:
             raise ServiceError({"agency": _("Choose the agency the official works for")})

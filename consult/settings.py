@@ -59,6 +59,11 @@ class Settings:
     page_cache_seconds: int = _setting(5, "How long the home page and consultation pages are kept for visitors who are not signed in, in seconds (0: never): new comments reach them this much later at most.")
     comment_max_length: int = _setting(5000, "Longest comment, reply or proposed wording accepted, in characters.")
     flag_hide_threshold: int = _setting(3, "Flags from different accounts after which a published comment is hidden pending review.")
+    screening_hold_score: float = _setting(0.6, "A screening signal (abuse, spam, personal data) scoring at least this (0-1) holds a comment for a moderator.")
+    screening_velocity_limit: int = _setting(8, "Comments by one account within 10 minutes after which its next ones are held for a moderator.")
+    campaign_hold_size: int = _setting(5, "A comment that makes a group of near-identical comments (a form letter) this large or larger is held, so the group is decided together.")
+    queue_counts_seconds: int = _setting(10, "How long the moderators' queue counts (per reason, signal and consultation) are reused before they are counted again, in seconds.")
+    redaction_retention_days: int = _setting(90, "How long the original text of a redacted comment is kept in the audit log, in days; then it is erased.")
     upload_dir: str = _setting("", "Where attached PDF files are stored. Empty means <data_dir>/uploads.")
     attachment_max_bytes: int = _setting(20_971_520, "Largest PDF attachment accepted, in bytes.")
     delete_account_removes_comments: bool = _setting(False, "When a person deletes their account, also remove their published comments (kept as from a deleted account otherwise).")
@@ -123,6 +128,11 @@ def _convert(name: str, raw: str, kind: type) -> Any:
             return int(raw)
         except ValueError:
             raise SettingsError(f"{PREFIX}{name.upper()} must be a whole number, not {raw!r}") from None
+    if kind is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{PREFIX}{name.upper()} must be a number, not {raw!r}") from None
     return raw
 
 

@@ -77,6 +77,7 @@ def settings(tmp_root, database_url) -> Settings:
         mail_dir=str(tmp_root / "mail"),
         # Tests look at pages right after changing what they show; test_page_cache turns the cache on.
         page_cache_seconds=0,
+        queue_counts_seconds=0,
     )
 
 

@@ -21,6 +21,7 @@ from consult.models import (
     Account, AccountToken, Agency, Article, AuditEntry, Consultation, ConsultationKind, ConsultationStatus, Role, RoleGrant, TokenPurpose,
 )
 from consult.models import Attachment, Comment, CommentStatus, ConsultationTopic, Question, QuestionKind, Stance, Topic
+from consult.models import BulkDecision, Campaign, Flag, FlagReason, ReviewReason
 from consult.text.sanitize import markdown_to_html
 from tests.helpers import PASSWORD, sign_in
 
@@ -49,6 +50,10 @@ class World:
     open_question_id: int = 0  # a question of the open consultation
     comment_id: int = 0  # a published comment on the open consultation, with a reply, by a citizen not among the roles
     author: Account | None = None  # that citizen
+    held_id: int = 0  # a comment held by the screening (abuse and a phone number), waiting for a moderator
+    campaign_id: int = 0  # a campaign of near-identical comments waiting for a decision
+    rejected_id: int = 0  # the citizen's comment, rejected by the moderator (they may appeal)
+    bulk_id: int = 0  # a finished bulk decision of the moderator
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,16 @@ PAGES: list[SitePage] = [
     SitePage("accounts and roles", "/admin/accounts", role="admin"),
     SitePage("one account", "/admin/accounts/{account_id:int}", role="admin", path=lambda w: f"/admin/accounts/{w.accounts['official'].id}"),
     SitePage("audit log", "/moderation/audit", role="moderator"),
+    SitePage("audit log, searched", "/moderation/audit", role="moderator", path="/moderation/audit?action=comment.&actor=x&target=1"),
+    SitePage("moderation queue", "/moderation/", role="moderator"),
+    SitePage("moderation queue, a campaign", "/moderation/", role="moderator", path=lambda w: f"/moderation/?campaign={w.campaign_id}"),
+    SitePage("moderation queue, filtered", "/moderation/", role="moderator",
+             path=lambda w: f"/moderation/?reason=flags&order=flagged&consultation={w.open_id}&age=1h"),
+    SitePage("a comment to decide on", "/moderation/comments/{comment_id:int}", role="moderator", path=lambda w: f"/moderation/comments/{w.held_id}"),
+    SitePage("a bulk decision's progress", "/moderation/bulk/{bulk_id:int}", role="moderator", path=lambda w: f"/moderation/bulk/{w.bulk_id}"),
+    SitePage("moderation transparency", "/transparency"),
+    SitePage("a consultation's moderation figures", "/consultations/{slug:str}/transparency", path=lambda w: f"/consultations/{w.open_slug}/transparency"),
+    SitePage("appeal a decision", "/comments/{comment_id:int}/appeal", role="citizen", path=lambda w: f"/comments/{w.rejected_id}/appeal"),
     SitePage("consultations", "/consultations"),
     SitePage("consultations, filtered", "/consultations", path=lambda w: f"/consultations?status=open&kind=policy&agency={w.agencies[1].id}&q=zone"),
     SitePage("an open consultation", "/consultations/{slug:str}", path=lambda w: f"/consultations/{w.open_slug}"),
@@ -115,7 +130,7 @@ PAGES: list[SitePage] = [
 # GET routes that are not pages: a JSON document, files.
 NOT_PAGES = {
     "/healthz", "/static", "/consultations/feed.atom", "/api/consultations", "/api/consultations/{consultation_id:int}",
-    "/api/consultations/{consultation_id:int}/comments", "/api/consultations/{consultation_id:int}/tallies", "/api/openapi.json",
+    "/api/consultations/{consultation_id:int}/comments", "/api/consultations/{consultation_id:int}/tallies", "/api/openapi.json", "/api/transparency",
     "/consultations/{slug:str}/attachments/{attachment_id:int}", "/manage/attachments/{attachment_id:int}", "/account/export",
 }
 
@@ -155,7 +170,43 @@ async def seed_world(settings) -> World:
     await AuditEntry.create(actor=world.accounts["admin"], action="role.grant", target_type="account", target_id=str(world.accounts["official"].id), detail={"role": "official"})
     await seed_draft_parts(settings, world)
     await seed_participation(world, opened)
+    await seed_moderation(world)
     return world
+
+
+HELD_TEXT = "Đồ óc chó! Gọi tôi 0912 345 678 mà nghe."
+FORM_LETTER = "Tôi đề nghị giữ nguyên quy định về công khai dữ liệu ngân sách vì người dân cần biết tiền thuế được dùng thế nào."
+
+
+async def seed_moderation(world: World) -> None:
+    """What the moderators have in front of them: a held comment with its signals, a campaign, a flag,
+    a rejection the citizen may appeal, a finished bulk decision."""
+    now = datetime.now(timezone.utc)
+    abuse, phone = HELD_TEXT.index("óc chó"), HELD_TEXT.index("0912")
+    signals = [
+        {"kind": "abuse", "rule": "abuse.vi", "score": 0.9, "spans": [[abuse, abuse + 6]], "field": "body"},
+        {"kind": "personal_data", "rule": "pii.phone", "score": 0.95, "spans": [[phone, phone + 12]], "field": "body"},
+    ]
+    held = await Comment.create(consultation_id=world.open_id, author=world.author, stance=Stance.OPPOSE, body=HELD_TEXT,
+                                screened_at=now, signals=signals, top_signal="personal_data", review=ReviewReason.SCREENING, review_since=now)
+    world.held_id = held.id
+    campaign = await Campaign.create(consultation_id=world.open_id, size=2, first_seen=now, last_seen=now)
+    world.campaign_id = campaign.id
+    for _copy in range(2):
+        await Comment.create(consultation_id=world.open_id, author=world.author, stance=Stance.SUPPORT, body=FORM_LETTER, screened_at=now,
+                             campaign=campaign, review=ReviewReason.SCREENING, review_since=now, top_signal="campaign",
+                             signals=[{"kind": "campaign", "rule": "campaign.near_duplicate", "score": 1.0, "spans": [[0, len(FORM_LETTER)]],
+                                       "field": "body", "campaign": campaign.id, "size": 2}])
+    flagged = await published_comment(world, "Ý kiến bị báo cáo là lạc đề.")
+    await Flag.create(comment=flagged, account=world.accounts["citizen"], reason=FlagReason.OFF_TOPIC, note="Không liên quan")
+    await Comment.filter(id=flagged.id).update(flag_count=1, review=ReviewReason.FLAGS, review_since=now)
+    rejected = await Comment.create(consultation_id=world.open_id, author=world.accounts["citizen"], stance=Stance.OPPOSE,
+                                    body="Ý kiến bị từ chối.", status=CommentStatus.REJECTED, reason_code="off_topic", screened_at=now,
+                                    decided_by=world.accounts["moderator"], decided_at=now, decision_seconds=60, decision_note="Lạc đề")
+    world.rejected_id = rejected.id
+    bulk = await BulkDecision.create(actor=world.accounts["moderator"], action="approve", comment_ids=[flagged.id], total=1, done=1,
+                                     state="done", finished_at=now)
+    world.bulk_id = bulk.id
 
 
 async def seed_participation(world: World, opened: Consultation) -> None:

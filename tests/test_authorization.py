@@ -22,6 +22,7 @@ from tortoise import connections
 from consult import security
 from consult.models import Account, AccountToken, Agency, AuditEntry, Consultation, ConsultationStatus, Role, RoleGrant, TokenPurpose
 from consult.models import Attachment, Comment, CommentStatus, Flag, Follow, Question, QuestionKind, QuestionResponse, Topic, Vote
+from consult.models import AppealState, BulkDecision, ReviewReason
 from consult.queue import current_queue
 from tests.helpers import PASSWORD, csrf_from, model_tables, title_of
 from tests.site import ROLES, SMALL_PDF, World, new_attachment, new_draft, published_comment, seed_world, session_cookie
@@ -32,6 +33,7 @@ EVERYONE = dict.fromkeys(ROLES, OK)
 SIGNED_IN = {**EVERYONE, "anonymous": SIGNIN}
 ADMINS = {"anonymous": SIGNIN, "citizen": FORBIDDEN, "official": FORBIDDEN, "other_official": FORBIDDEN, "moderator": FORBIDDEN, "admin": OK}
 AUDITORS = {**ADMINS, "moderator": OK}
+MODERATORS = {**ADMINS, "moderator": OK, "admin": FORBIDDEN}  # administrators moderate only with the role
 STAFF = {**ADMINS, "official": OK, "other_official": OK}  # officials of any agency, administrators
 AGENCY_STAFF = {**STAFF, "other_official": FORBIDDEN}  # for one agency's consultation: its officials
 
@@ -326,6 +328,50 @@ async def own_comment_withdrawn(scene: Scene, role: str, response: httpx.Respons
     assert await Comment.filter(author_id=scene.account_id(role), status=CommentStatus.WITHDRAWN).exists()
 
 
+def appeal_request(form: dict[str, str] | None = None) -> Request:
+    """A comment of the role's own, rejected by a moderator, so the role may appeal it."""
+
+    async def build(scene: Scene, role: str):
+        author_id = scene.account_id(role) if role != "anonymous" else scene.account_id("citizen")
+        comment = await Comment.create(
+            consultation_id=scene.world.open_id, author_id=author_id, body=f"Bị từ chối: {role}", status=CommentStatus.REJECTED,
+            reason_code="spam", decided_by_id=scene.account_id("admin"), decided_at=datetime.now(timezone.utc),
+        )
+        return f"/comments/{comment.id}/appeal", dict(form or {})
+
+    return build
+
+
+async def appealed(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    assert await Comment.filter(author_id=scene.account_id(role), appeal_state=AppealState.PENDING).exists()
+
+
+def held_request(suffix: str, form: dict[str, str] | None = None, *, field: str = "") -> Request:
+    """A fresh comment waiting for a moderator (by the world's author), for decisions that use it up."""
+
+    async def build(scene: Scene, role: str):
+        comment = await Comment.create(
+            consultation_id=scene.world.open_id, author=scene.world.author, body=f"Chờ duyệt: {role}",
+            review=ReviewReason.PREMODERATION, review_since=datetime.now(timezone.utc), screened_at=datetime.now(timezone.utc),
+        )
+        values = dict(form or {})
+        if field:
+            values[field] = str(comment.id)
+            return suffix, values
+        return f"/moderation/comments/{comment.id}{suffix}", values
+
+    return build
+
+
+async def decided_by_role(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    assert response.status_code == 303, response.text[:300]
+    assert await Comment.filter(decided_by_id=scene.account_id(role), status=CommentStatus.PUBLISHED).exists()
+
+
+async def bulk_started(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    assert await BulkDecision.filter(actor_id=scene.account_id(role)).exists()
+
+
 async def delete_request(scene: Scene, role: str):
     return "/account/delete", {"confirm_email": own_email(role)}
 
@@ -377,6 +423,18 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/admin/accounts/{account_id:int}/roles"): Access(ADMINS, grant_request, done=role_granted),
     ("POST", "/admin/accounts/{account_id:int}/roles/revoke"): Access(ADMINS, revoke_request, done=role_revoked),
     ("GET", "/moderation/audit"): Access(AUDITORS),
+    ("GET", "/moderation/"): Access(MODERATORS),
+    ("GET", "/moderation/comments/{comment_id:int}"): Access(MODERATORS, lambda scene, role: fixed(f"/moderation/comments/{scene.world.held_id}")(scene, role)),
+    ("POST", "/moderation/comments/{comment_id:int}/decide"): Access(
+        MODERATORS, held_request("/decide", {"version": "0", "action": "approve"}), done=decided_by_role
+    ),
+    ("POST", "/moderation/bulk"): Access(MODERATORS, held_request("/moderation/bulk", {"action": "approve"}, field="selected"), done=bulk_started),
+    ("GET", "/moderation/bulk/{bulk_id:int}"): Access(MODERATORS, lambda scene, role: fixed(f"/moderation/bulk/{scene.world.bulk_id}")(scene, role)),
+    ("GET", "/transparency"): Access(EVERYONE),
+    ("GET", "/consultations/{slug:str}/transparency"): Access(EVERYONE, open_request("/transparency")),
+    ("GET", "/api/transparency"): Access(EVERYONE),
+    ("GET", "/comments/{comment_id:int}/appeal"): Access(SIGNED_IN, appeal_request()),
+    ("POST", "/comments/{comment_id:int}/appeal"): Access(SIGNED_IN, appeal_request({"note": "Xin xem lại"}), done=appealed),
     ("GET", "/consultations"): Access(EVERYONE),
     ("GET", "/consultations/{slug:str}"): Access(EVERYONE, open_page_request),
     ("GET", "/consultations/feed.atom"): Access(EVERYONE),

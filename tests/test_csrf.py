@@ -26,7 +26,12 @@ from tests.test_authorization import (
 REFUSAL = "The form has expired or did not come from this site."
 # A signed-in person who posts the sign-up form is only sent to their account (nothing is read or
 # changed, see the last test), so that route is checked where it acts: in a visitor's session.
-SESSION_FOR = {"/account/signup": "anonymous"}
+# Routes the administrator may not use themselves: moderation needs the moderator role.
+SESSION_FOR = {
+    "/account/signup": "anonymous",
+    "/moderation/bulk": "moderator",
+    "/moderation/comments/{comment_id:int}/decide": "moderator",
+}
 
 
 def post_routes(app) -> list[str]:
@@ -60,7 +65,7 @@ def forged_requests(form: dict[str, str], token: str, other_browsers_token: str)
 
 async def test_every_post_route_refuses_forged_requests_and_changes_nothing(app, settings, run_jobs):
     scene = await Scene.build(app, settings)
-    cookies = {"admin": await session_cookie(app, "admin"), "anonymous": {}}
+    cookies = {"admin": await session_cookie(app, "admin"), "moderator": await session_cookie(app, "moderator"), "anonymous": {}}
     routes = post_routes(app)
     assert len(routes) == len([key for key in MATRIX if key[0] == "POST"])
     failures = []

@@ -38,5 +38,5 @@ async def test_worker_process_delivers_queued_mail(app, settings):
     finally:
         worker.terminate()
         output = worker.communicate(timeout=20)[0].decode()
-    files = list(settings.mail_path.glob(f"*-{outbox.id}.eml"))
+    files = list(settings.mail_path.glob(f"*-{outbox.id:012d}.eml"))
     assert len(files) == 1, output[-2000:]

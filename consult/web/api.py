@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from consult import queries
+from consult import queries, review_queries
+from consult.models import DecisionReason
 from consult.i18n import gettext as _
 from consult.models import ConsultationKind, QuestionKind, Stance
 
@@ -250,6 +251,19 @@ async def tallies(request: Request) -> dict[str, Any]:
 
 
 @endpoint
+async def transparency(request: Request) -> dict[str, Any]:
+    """The public moderation figures, site-wide or for one consultation (by its slug)."""
+    slug = text_param(request, "consultation", 120)
+    consultation = None
+    if slug:
+        consultation = await review_queries.transparency_consultation(slug)
+        if consultation is None:
+            raise ApiError(404, _("There is no public consultation with this address."))
+    figures = await review_queries.transparency(consultation["id"] if consultation else None)
+    return {"consultation": consultation["slug"] if consultation else None, **figures}
+
+
+@endpoint
 async def openapi(request: Request) -> dict[str, Any]:
     return openapi_document(base_url(request))
 
@@ -259,6 +273,7 @@ routes = [
     Route("/api/consultations/{consultation_id:int}", consultation, name="api_consultation"),
     Route("/api/consultations/{consultation_id:int}/comments", comments, name="api_comments"),
     Route("/api/consultations/{consultation_id:int}/tallies", tallies, name="api_tallies"),
+    Route("/api/transparency", transparency, name="api_transparency"),
     Route("/api/openapi.json", openapi, name="api_openapi"),
 ]
 
@@ -374,6 +389,24 @@ SCHEMAS = {
         "responses": {"type": ["integer", "null"], "minimum": 0, "description": "People who answered the questions; null until closing"},
         "questions": {"type": ["array", "null"], "items": _ref("QuestionResult"), "description": "null until closing"},
     }),
+    "Transparency": _object({
+        "consultation": {"type": ["string", "null"], "description": "The consultation's slug; null for the whole site"},
+        "total": {**COUNT, "description": "Comments and replies received"},
+        "published": COUNT,
+        "pending": {**COUNT, "description": "Not yet published: being screened or waiting for a moderator"},
+        "waiting": {**COUNT, "description": "Waiting for a moderator's decision (held, reported, appealed or pre-moderated)"},
+        "rejected": {**COUNT, "description": "Never published"},
+        "hidden": {**COUNT, "description": "Taken down after publication"},
+        "withdrawn": {**COUNT, "description": "Withdrawn by their authors"},
+        "rejected_by_reason": _object({r.value: COUNT for r in DecisionReason}),
+        "hidden_by_reason": _object({r.value: COUNT for r in DecisionReason}),
+        "appealed": COUNT,
+        "appeals_waiting": COUNT,
+        "overturned": {**COUNT, "description": "Appeals that published the comment"},
+        "upheld": {**COUNT, "description": "Appeals after which the decision stood"},
+        "decided_by_moderator": COUNT,
+        "median_decision_seconds": {"type": ["integer", "null"], "minimum": 0, "description": "From entering the queue to a moderator's decision; null before any"},
+    }),
 }
 
 
@@ -437,6 +470,12 @@ def openapi_document(server: str) -> dict[str, Any]:
                 "summary": "Stance per article and, once closed, the question results",
                 "parameters": [CONSULTATION_ID],
                 "responses": {"200": _json(_ref("Tallies"), "The figures"), "404": ERRORS["404"]},
+            }},
+            "/api/transparency": {"get": {
+                "operationId": "getTransparency",
+                "summary": "Moderation figures: published, waiting, rejected and hidden by reason, appeals, median time to decision",
+                "parameters": [_param("consultation", "query", {"type": "string", "maxLength": 120}, "Only this public consultation (its slug)")],
+                "responses": {"200": _json(_ref("Transparency"), "The figures"), **ERRORS},
             }},
             "/api/openapi.json": {"get": {
                 "operationId": "getOpenAPI",

@@ -15,14 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consult import participation, queries
+from consult import participation, queries, reviewing
 from consult.i18n import gettext as _
 from consult.models import CommentStatus, ConsultationStatus, FlagReason, QuestionKind, Stance
 from consult.permissions import Principal, can_participate
 from consult.services import ServiceError
 from consult.web import pagecache
 from consult.web.forms import read_form, read_form_lists
-from consult.web.templating import flash, render
+from consult.web.templating import flag_reason_label, flash, render
 from consult.web.views import account_of, rate_limited, redirect, require_account, settings_of, too_many
 
 CLOSED_STATES = (ConsultationStatus.CLOSED, ConsultationStatus.OUTCOME_PUBLISHED, ConsultationStatus.ARCHIVED)
@@ -44,15 +44,7 @@ def stance_choices() -> list[tuple[str, str]]:
 
 
 def flag_choices() -> list[tuple[str, str]]:
-    labels = {
-        FlagReason.SPAM: _("Spam or advertising"),
-        FlagReason.OFFENSIVE: _("Insulting, threatening or hateful"),
-        FlagReason.OFF_TOPIC: _("Not about this consultation"),
-        FlagReason.PERSONAL_DATA: _("Reveals someone's personal information"),
-        FlagReason.MISINFORMATION: _("Deliberately false information"),
-        FlagReason.OTHER: _("Something else (say what in the note)"),
-    }
-    return [(reason.value, label) for reason, label in labels.items()]
+    return [(reason.value, flag_reason_label(reason)) for reason in FlagReason]
 
 
 async def comments_context(
@@ -253,6 +245,25 @@ async def flag(request: Request) -> Response:
     return redirect(comment_url(found))
 
 
+async def appeal(request: Request) -> Response:
+    """The author asks, once, for another moderator to look at a rejection; the page only shows to them."""
+    account = require_account(request)
+    found = await comment_or_404(request)
+    if found["author_id"] != account.id:
+        raise HTTPException(404)
+    context = {"comment": found}
+    if request.method == "GET":
+        return render(request, "consultations/appeal.html", context)
+    form = await read_form(request)
+    values = {"note": form.get("note", "")}
+    try:
+        await reviewing.appeal(account, settings_of(request), found["id"], note=values["note"])
+    except ServiceError as error:
+        return render(request, "consultations/appeal.html", {**context, "values": values, "errors": error.errors}, status_code=error.status)
+    flash(request, _("Your appeal is sent. A different moderator will decide, and you will hear of it by e-mail."))
+    return redirect(f"/account/participation#my-comment-{found['id']}")
+
+
 async def withdraw(request: Request) -> Response:
     account = require_account(request)
     found = await comment_or_404(request)
@@ -359,6 +370,7 @@ routes = [
     Route("/comments/{comment_id:int}/vote", vote, methods=["POST"], name="vote"),
     Route("/comments/{comment_id:int}/flag", flag, methods=["GET", "POST"], name="flag"),
     Route("/comments/{comment_id:int}/withdraw", withdraw, methods=["POST"], name="withdraw"),
+    Route("/comments/{comment_id:int}/appeal", appeal, methods=["GET", "POST"], name="appeal"),
     Route("/account/participation", my_participation, name="participation"),
     Route("/account/export", export, name="export"),
     Route("/account/delete", delete_account, methods=["GET", "POST"], name="delete_account"),

@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from consult import i18n
-from consult.models import ConsultationStatus, Role, Stance
+from consult.models import ConsultationStatus, FlagReason, ReviewReason, Role, Stance
+from consult.reviewing import reason_label
 from consult.settings import Settings
 from consult.web.forms import ensure_csrf_token
 
@@ -40,6 +41,69 @@ STANCE_LABELS = {
     Stance.OPPOSE: i18n.lazy("Opposes"),
     Stance.CHANGE: i18n.lazy("Suggests a change"),
 }
+
+
+REVIEW_LABELS = {
+    ReviewReason.SCREENING: i18n.lazy("Held by the screening"),
+    ReviewReason.FLAGS: i18n.lazy("Reported by citizens"),
+    ReviewReason.APPEAL: i18n.lazy("Appealed by its author"),
+    ReviewReason.PREMODERATION: i18n.lazy("Waiting for approval (pre-moderation)"),
+}
+
+SIGNAL_LABELS = {
+    "abuse": i18n.lazy("Abusive language"),
+    "spam": i18n.lazy("Spam"),
+    "personal_data": i18n.lazy("Personal data"),
+    "campaign": i18n.lazy("Campaign (near-identical comments)"),
+}
+
+
+FLAG_LABELS = {
+    FlagReason.SPAM: i18n.lazy("Spam or advertising"),
+    FlagReason.OFFENSIVE: i18n.lazy("Insulting, threatening or hateful"),
+    FlagReason.OFF_TOPIC: i18n.lazy("Not about this consultation"),
+    FlagReason.PERSONAL_DATA: i18n.lazy("Reveals someone's personal information"),
+    FlagReason.MISINFORMATION: i18n.lazy("Deliberately false information"),
+    FlagReason.OTHER: i18n.lazy("Something else (say what in the note)"),
+}
+
+
+COMMENT_STATUS_LABELS = {
+    "pending": i18n.lazy("Waiting for checks"),
+    "published": i18n.lazy("Published"),
+    "rejected": i18n.lazy("Not published"),
+    "hidden": i18n.lazy("Hidden"),
+    "withdrawn": i18n.lazy("Withdrawn by its author"),
+}
+
+DECISION_LABELS = {
+    "approve": i18n.lazy("Approve"),
+    "reject": i18n.lazy("Reject"),
+    "redact": i18n.lazy("Redact"),
+    "hide": i18n.lazy("Hide"),
+}
+
+
+def comment_status_label(status: Any) -> str:
+    return i18n.gettext(COMMENT_STATUS_LABELS[getattr(status, "value", status)])
+
+
+def decision_label(action: str) -> str:
+    label = DECISION_LABELS.get(action)
+    return i18n.gettext(label) if label else action
+
+
+def flag_reason_label(reason: Any) -> str:
+    return i18n.gettext(FLAG_LABELS[FlagReason(getattr(reason, "value", reason))])
+
+
+def review_label(reason: Any) -> str:
+    return i18n.gettext(REVIEW_LABELS[ReviewReason(getattr(reason, "value", reason))])
+
+
+def signal_label(kind: str) -> str:
+    label = SIGNAL_LABELS.get(kind)
+    return i18n.gettext(label) if label else kind
 
 
 def stance_label(stance: str) -> str:
@@ -87,10 +151,18 @@ def build_environment(settings: Settings) -> jinja2.Environment:
     env.filters["until"] = fmt.until
     env.filters["iso"] = iso_datetime
     env.filters["filesize"] = i18n.file_size
+    env.globals["duration"] = i18n.duration
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["role_label"] = role_label
     env.globals["status_label"] = status_label
     env.globals["stance_label"] = stance_label
+    env.globals["decision_reason"] = reason_label
+    env.globals["review_label"] = review_label
+    env.globals["flag_reason_label"] = flag_reason_label
+    env.globals["comment_status_label"] = comment_status_label
+    env.globals["decision_label"] = decision_label
+    env.globals["signal_label"] = signal_label
+    env.filters["signal_label"] = signal_label
     env.globals["agency_options"] = agency_options
     env.globals["topic_filter_options"] = topic_filter_options
     env.globals["password_min_length"] = settings.password_min_length
