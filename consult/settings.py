@@ -59,7 +59,7 @@ class Settings:
     page_cache_seconds: int = _setting(5, "How long the home page and consultation pages are kept for visitors who are not signed in, in seconds (0: never): new comments reach them this much later at most.")
     comment_max_length: int = _setting(5000, "Longest comment, reply or proposed wording accepted, in characters.")
     flag_hide_threshold: int = _setting(3, "Flags from different accounts after which a published comment is hidden pending review.")
-    screening_hold_score: float = _setting(0.6, "A screening signal (abuse, spam, personal data) scoring at least this (0-1) holds a comment for a moderator.")
+    screening_hold_score: float = _setting(0.5, "A screening signal (abuse, spam, personal data) scoring at least this (0-1) holds a comment for a moderator; weaker ones are kept with the comment for the record.")
     screening_velocity_limit: int = _setting(8, "Comments by one account within 10 minutes after which its next ones are held for a moderator.")
     campaign_hold_size: int = _setting(5, "A comment that makes a group of near-identical comments (a form letter) this large or larger is held, so the group is decided together.")
     queue_counts_seconds: int = _setting(10, "How long the moderators' queue counts (per reason, signal and consultation) are reused before they are counted again, in seconds.")

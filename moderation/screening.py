@@ -19,7 +19,9 @@ from moderation.rules.spam import find_spam
 
 VELOCITY_WINDOW = timedelta(minutes=10)
 REPEAT_WINDOW = timedelta(days=1)
-HOLDING_KINDS = (SignalKind.ABUSE, SignalKind.SPAM, SignalKind.PERSONAL_DATA)
+HOLDING_KINDS = {SignalKind.ABUSE.value, SignalKind.SPAM.value, SignalKind.PERSONAL_DATA.value}
+# Writing in capitals is how some people type, not a reason to keep an opinion from the public: recorded only.
+RECORDED_ONLY = {"spam.shouting"}
 
 
 def screen_text(text: str) -> list[Signal]:
@@ -38,7 +40,9 @@ async def screen(settings: Settings, comment_id: int) -> str:
     signals = [_tagged(s, "body") for s in screen_text(subject["body"])]
     if subject["proposed_wording"]:
         signals += [_tagged(s, "proposed_wording") for s in screen_text(subject["proposed_wording"])]
-    hold = any(s["score"] >= settings.screening_hold_score and s["kind"] in {k.value for k in HOLDING_KINDS} for s in signals)
+    hold = any(
+        s["score"] >= settings.screening_hold_score and s["kind"] in HOLDING_KINDS and s["rule"] not in RECORDED_ONLY for s in signals
+    )
 
     history = await review_queries.author_recent(subject, VELOCITY_WINDOW, REPEAT_WINDOW)
     if history["repeats"]:

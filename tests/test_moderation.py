@@ -333,3 +333,16 @@ async def test_text_with_zero_width_and_right_to_left_characters_is_screened_and
     assert comment.top_signal == "personal_data"
     page = await mod.get(f"/moderation/comments/{comment.id}")
     assert page.status_code == 200 and "中文" in page.text
+
+
+async def test_an_ordinary_comment_in_capitals_with_a_government_link_is_published_at_once(client, new_client, run_jobs):
+    c = await consultation()
+    author, author_client = await person(new_client, "dan@example.vn", "Nguyễn Dân")
+    body = "TÔI PHẢN ĐỐI ĐIỀU 1 VÌ NÓ GÂY KHÓ KHĂN CHO NGƯỜI DÂN. XEM THÊM TẠI https://chinhphu.vn/van-ban"
+    await send_comment(author_client, c, stance="oppose", body=body)
+    await run_jobs()
+    comment = await Comment.get(author_id=author.id)
+    assert comment.status is CommentStatus.PUBLISHED and comment.review is None
+    # What the screening noticed stays with the comment, for the record.
+    assert {s["rule"] for s in comment.signals} >= {"spam.shouting"}
+    assert "TÔI PHẢN ĐỐI ĐIỀU 1" in text_of((await client.get(f"/consultations/{c.slug}")).text)
