@@ -36,9 +36,9 @@ from consult.queue import enqueue
 from consult.services import PermissionDenied, ServiceError, Validator, _audit, now, send_queued
 from consult.settings import Settings
 from consult.text import fingerprint
+from consult.text.redaction import MARKER as REDACTION_MARKER, redact
 from consult.text.sanitize import plain_text
 
-REDACTION_MARKER = "[…]"
 NOTE_MAX = 1000
 APPEAL_MAX = 2000
 BULK_JOB = "bulk_decide"
@@ -86,9 +86,9 @@ async def join_campaign(comment_id: int, consultation_id: int, text: str, when: 
     it, matches in several merge them into the oldest. A second run for the same comment changes nothing."""
     if await CommentFingerprint.exists(comment_id=comment_id):
         return await _current_campaign(comment_id)
-    if not fingerprint.fingerprintable(text):
+    signature = fingerprint.fingerprint(text)
+    if signature is None:  # too short to be a form letter
         return None
-    signature = fingerprint.signature(text)
     keys = sorted(set(fingerprint.band_keys(signature)))
     candidates = await _candidates(consultation_id, comment_id, keys)
     # A comment not yet in a campaign is a group of its own: keyed apart from campaigns, older ones first.
@@ -201,20 +201,6 @@ def _check_decision(v: Validator, action: str, reason_code: str, note: str) -> t
     elif action == "redact":
         reason = DecisionReason.PERSONAL_DATA
     return reason, note
-
-
-def redact_text(text: str, spans: Iterable[tuple[int, int]]) -> str:
-    """Each span of the text replaced by the visible marker (spans may overlap; out-of-range ones are cut)."""
-    out, position = [], 0
-    for start, end in sorted((max(0, a), min(len(text), b)) for a, b in spans):
-        if end <= position or start >= end:
-            continue
-        start = max(start, position)
-        out.append(text[position:start])
-        out.append(REDACTION_MARKER)
-        position = end
-    out.append(text[position:])
-    return "".join(out)
 
 
 def _spans_of(text: str, phrases: Iterable[str]) -> list[tuple[int, int]]:
@@ -414,8 +400,8 @@ def _redaction(v: Validator, comment: dict[str, Any], spans: Iterable[tuple[str,
     if not chosen["body"] and not chosen["proposed_wording"]:
         v.fail("spans", _("Choose the parts to remove, or type text that appears in the comment"))
         return None
-    new_body = redact_text(body, chosen["body"])
-    new_wording = redact_text(wording, chosen["proposed_wording"]) if wording else wording
+    new_body = redact(body, chosen["body"])
+    new_wording = redact(wording, chosen["proposed_wording"]) if wording else wording
     return new_body, new_wording
 
 

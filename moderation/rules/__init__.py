@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from consult.text.redaction import merge_spans  # noqa: F401  (the rules' helper, shared with redaction)
+
 
 class SignalKind(str, Enum):
     ABUSE = "abuse"
@@ -35,14 +37,3 @@ class Signal:
     def from_json(cls, data: dict) -> "Signal":
         return cls(SignalKind(data["kind"]), data["rule"], float(data["score"]),
                    tuple((int(a), int(b)) for a, b in data.get("spans", ())))
-
-
-def merge_spans(spans) -> tuple[tuple[int, int], ...]:
-    """Sorted, overlapping or touching spans joined."""
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return tuple((a, b) for a, b in merged)

@@ -193,6 +193,8 @@ def _classify(number: str, context: str | None, before: str, after: str) -> tupl
     if n < 7 or n > 19 or sum(len(group) == 1 for group in groups) > 1:
         return None
     plus = number.lstrip("(").startswith("+")
+    if len(groups) > 1 and all(len(g) == 4 and "1900" <= g <= "2099" for g in groups):  # "2020 2021 2022 2023"
+        return None
     if _DATE.fullmatch(number) or _MONEY_GROUPS.fullmatch(number) or _UNIT_AFTER.match(after) or _UNIT_BEFORE.search(before):
         return None
     if context is None and n in (9, 12) and _ID_CONTEXT.search(after[:24]):
@@ -341,17 +343,3 @@ def find_personal_data(text: str) -> list[Signal]:
             spans = [(offsets[start], offsets[end - 1] + 1) for start, end in spans]
         signals.append(Signal(SignalKind.PERSONAL_DATA, rule, round(score, 2), merge_spans(spans)))
     return sorted(signals, key=lambda signal: signal.spans[0])
-
-
-def redact(text: str, spans, marker: str = "[…]") -> str:
-    """The text with each span (merged first when they overlap or touch) replaced by marker."""
-    pieces = []
-    position = 0
-    for start, end in merge_spans((max(0, a), min(len(text), b)) for a, b in spans if b > a):
-        if start < position:
-            continue
-        pieces.append(text[position:start])
-        pieces.append(marker)
-        position = end
-    pieces.append(text[position:])
-    return "".join(pieces)

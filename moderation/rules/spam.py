@@ -26,6 +26,11 @@ _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'`{}|\\^]+")
 # Matched on the text as written: the top-level domain in lower case ("đồng ý.Com" is a missing space, not a link).
 _DOMAIN = re.compile(rf"(?<![\w@.\-/])(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{{0,61}}[A-Za-z0-9])?\.)+(?:{_TLDS})(?![\w\-])"
                      r"(?:/[^\s<>\"']*)?")
+# "nhu the.de nguoi": in Vietnamese typed without accents, a missing space after a full stop can make a syllable and
+# a short word look like a domain. A bare domain of one label that is a Vietnamese syllable before one of these
+# is taken for that, not for a link (abc.de, tiki.vn, garena.vn are still links: not syllables).
+_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?")
+_WORDLIKE_TLDS = frozenset("de to me co la ca my ai in th vn us tv cc kh ph id one eu fr".split())
 _TLD_HINT = re.compile(rf"\.(?:{_TLDS})(?![\w\-])")
 _TRAILING = ".,;:!?)]}'\"”’…"
 _SHORTENERS = re.compile(r"^(?:https?://)?(?:www\.)?(?:bit\.ly|tinyurl\.com|goo\.gl|t\.co|ow\.ly|is\.gd|buff\.ly|"
@@ -105,6 +110,11 @@ def _lower(text: str) -> str:
     return "".join(ch.lower()[:1] for ch in text)
 
 
+def _missing_space(domain: str) -> bool:
+    label, _, tld = domain.partition(".")
+    return "/" not in domain and tld in _WORDLIKE_TLDS and _SYLLABLE.fullmatch(label) is not None
+
+
 def _links(text: str, lowered: str) -> Signal | None:
     spans: list[tuple[int, int]] = []
     kinds: list[str] = []
@@ -117,6 +127,8 @@ def _links(text: str, lowered: str) -> Signal | None:
             while end > start and lowered[end - 1] in _TRAILING:
                 end -= 1
             if end <= start or taken[start]:
+                continue
+            if pattern is _DOMAIN and _missing_space(lowered[start:end]):
                 continue
             taken[start:end] = b"\x01" * (end - start)
             link = lowered[start:end]
