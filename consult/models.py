@@ -405,7 +405,7 @@ class Comment(Model):
             ("review_since", "id"),
             ("consultation_id", "review_since", "id"),
             ("review", "review_since", "id"),
-            ("review", "top_signal"),
+            ("review", "top_signal", "consultation_id"),
             ("flag_count", "id"),
             ("campaign_id", "review"),
             ("decided_at", "id"),

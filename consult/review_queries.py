@@ -4,6 +4,7 @@ the audit log's search, and the public transparency figures."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -180,13 +181,15 @@ async def queue_page(account: Principal, f: QueueFilter, cursor: str | None = No
     p = _Params()
     where = _filters(account, f, p)
     after = _decode_queue_cursor(cursor, f.order)
+    # Row comparisons, which PostgreSQL uses as index conditions: a deep page reads what the first one does
+    # (written as "a > x OR (a = x AND id > y)" it walked the index from the start).
     if f.order == "flagged":
         if after:
-            where.append(f"(cm.flag_count < {p(after[0])} OR (cm.flag_count = {p(after[0])} AND cm.id < {p(after[1])}))")
+            where.append(f"(cm.flag_count, cm.id) < ({p(after[0])}, {p(after[1])})")
         order_by = "cm.flag_count DESC, cm.id DESC"
     else:
         if after:
-            where.append(f"(cm.review_since > {p(after[0])} OR (cm.review_since = {p(after[0])} AND cm.id > {p(after[1])}))")
+            where.append(f"(cm.review_since, cm.id) > ({p(after[0])}, {p(after[1])})")
         order_by = "cm.review_since, cm.id"
     rows = await db.fetch(
         f"SELECT {QUEUE_COLUMNS} FROM comment cm JOIN consultation c ON c.id = cm.consultation_id "
@@ -251,23 +254,43 @@ class QueueCounts:
 
 
 _counts_cache: dict[tuple, tuple[float, QueueCounts]] = {}
+_counting: dict[tuple, asyncio.Lock] = {}
+
+
+def _needs_agency_join(account: Principal, f: QueueFilter) -> bool:
+    return not account.moderates_everywhere or bool(f.agency)
 
 
 async def queue_counts(account: Principal, f: QueueFilter, max_age: float) -> QueueCounts:
     """How many items wait per reason and per signal within the other filters, and per consultation.
-    Kept for a few seconds per scope and filter: every moderator's page load would count the queue."""
+    Kept for a few seconds per scope and filter, and counted by one request at a time: every moderator's
+    page load would otherwise count the queue again."""
     key = (account.moderates_everywhere, account.moderated_agency_ids, f.consultation, f.agency, f.campaign, f.age)
     cached = _counts_cache.get(key)
     if cached and time.monotonic() - cached[0] < max_age:
         return cached[1]
+    lock = _counting.setdefault(key, asyncio.Lock())
+    async with lock:
+        cached = _counts_cache.get(key)  # counted by the request this one waited for
+        if cached and time.monotonic() - cached[0] < max_age:
+            return cached[1]
+        counts = await _count(account, f)
+        if len(_counts_cache) > 500:
+            _counts_cache.clear()
+        _counts_cache[key] = (time.monotonic(), counts)
+    if len(_counting) > 500:
+        _counting.clear()
+    return counts
+
+
+async def _count(account: Principal, f: QueueFilter) -> QueueCounts:
+    # The join to consultation only when agencies are involved: without it the counts are an index-only
+    # scan of (review, top_signal, consultation_id).
+    source = "comment cm JOIN consultation c ON c.id = cm.consultation_id" if _needs_agency_join(account, f) else "comment cm"
     p = _Params()
     where = " AND ".join(_filters(account, f, p, with_reason=False))
     counts = QueueCounts()
-    for row in await db.fetch(
-        f"SELECT cm.review, cm.top_signal, COUNT(*) AS n FROM comment cm JOIN consultation c ON c.id = cm.consultation_id "
-        f"WHERE {where} GROUP BY cm.review, cm.top_signal",
-        *p.values,
-    ):
+    for row in await db.fetch(f"SELECT cm.review, cm.top_signal, COUNT(*) AS n FROM {source} WHERE {where} GROUP BY cm.review, cm.top_signal", *p.values):
         counts.total += row["n"]
         counts.by_reason[row["review"]] = counts.by_reason.get(row["review"], 0) + row["n"]
         if row["top_signal"]:
@@ -275,14 +298,14 @@ async def queue_counts(account: Principal, f: QueueFilter, max_age: float) -> Qu
     p = _Params()
     scope: list[str] = ["cm.review IS NOT NULL"]
     _scope(account, p, scope)
-    counts.consultations = await db.fetch(
-        f"SELECT c.id, c.title, COUNT(*) AS n FROM comment cm JOIN consultation c ON c.id = cm.consultation_id "
-        f"WHERE {' AND '.join(scope)} GROUP BY c.id, c.title ORDER BY n DESC, c.id LIMIT 50",
+    source = "comment cm" if account.moderates_everywhere else "comment cm JOIN consultation c ON c.id = cm.consultation_id"
+    busiest = await db.fetch(
+        f"SELECT cm.consultation_id AS id, COUNT(*) AS n FROM {source} WHERE {' AND '.join(scope)} "
+        "GROUP BY cm.consultation_id ORDER BY n DESC, cm.consultation_id LIMIT 50",
         *p.values,
     )
-    if len(_counts_cache) > 500:
-        _counts_cache.clear()
-    _counts_cache[key] = (time.monotonic(), counts)
+    titles = dict(await Consultation.filter(id__in=[row["id"] for row in busiest]).values_list("id", "title")) if busiest else {}
+    counts.consultations = [{"id": row["id"], "title": titles.get(row["id"], ""), "n": row["n"]} for row in busiest]
     return counts
 
 

@@ -162,7 +162,7 @@ class Migration(migrations.Migration):
         ),
         ops.AddIndex(
             model_name='Comment',
-            index=Index(fields=['review', 'top_signal']),
+            index=Index(fields=['review', 'top_signal', 'consultation_id']),
         ),
         ops.AddIndex(
             model_name='Comment',
