@@ -114,9 +114,14 @@ async def join_campaign(comment_id: int, consultation_id: int, text: str, when: 
             first_seen = await Comment.filter(id=singles[0]).values_list("created_at", flat=True)
             target = (await Campaign.create(consultation_id=consultation_id, size=1, first_seen=first_seen[0], last_seen=when)).id
         # Singles join unless another worker grouped them meanwhile (then they stay in that group).
-        await Comment.filter(id__in=[*singles, comment_id], campaign_id=None).update(campaign_id=target)
-        size = await Comment.filter(campaign_id=target).count()
-        await Campaign.filter(id=target).update(size=size, last_seen=when)
+        joined = await Comment.filter(id__in=[*singles, comment_id], campaign_id=None).update(campaign_id=target)
+        if len(campaign_ids) == 1 and not singles:
+            # The common case, one more copy of a known letter: no need to count the whole campaign.
+            await Campaign.filter(id=target).update(size=F("size") + joined, last_seen=when)
+            size = (await Campaign.filter(id=target).values_list("size", flat=True))[0]
+        else:
+            size = await Comment.filter(campaign_id=target).count()
+            await Campaign.filter(id=target).update(size=size, last_seen=when)
     return CampaignMatch(target, size)
 
 
