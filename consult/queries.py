@@ -215,7 +215,7 @@ def _decode_pair(cursor: str | None) -> tuple[int, int] | None:
 
 COMMENT_SELECT = """
 SELECT c.id, c.article_id, c.parent_id, c.stance, c.body, c.proposed_wording, c.created_at, c.published_at,
-       c.agree_count, c.disagree_count, c.pass_count, c.author_id,
+       c.agree_count, c.disagree_count, c.pass_count, c.author_id, c.redacted_at IS NOT NULL AS redacted,
        a.display_name AS author__display_name, ar.label AS article__label
 FROM comment c LEFT JOIN account a ON a.id = c.author_id LEFT JOIN article ar ON ar.id = c.article_id
 """

@@ -144,6 +144,7 @@ async def test_a_phone_number_is_held_with_a_suggested_redaction_and_published_r
     assert comment.body == PHONE.replace("0912 345 678", reviewing.REDACTION_MARKER)
     public = await client.get(f"/consultations/{c.slug}")
     assert "0912" not in public.text and reviewing.REDACTION_MARKER in text_of(public.text)
+    assert "removed personal data" in text_of(public.text) or "đã che dữ liệu cá nhân" in text_of(public.text)
 
     # The log keeps the original for the retention period, then it is erased.
     log = await mod.get("/moderation/audit?action=comment.redact")
