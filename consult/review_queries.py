@@ -215,10 +215,11 @@ async def _attach_context(rows: list[dict[str, Any]]) -> None:
         c["id"]: c for c in await Campaign.filter(id__in=campaign_ids).values("id", "size", "first_seen", "last_seen")
     } if campaign_ids else {}
     if campaign_ids:
+        p = _Params()
         waiting = await db.fetch(
-            f"SELECT campaign_id, COUNT(*) AS n FROM comment WHERE campaign_id IN ({', '.join('$%d' % (i + 1) for i in range(len(campaign_ids)))}) "
+            f"SELECT campaign_id, COUNT(*) AS n FROM comment WHERE campaign_id IN ({', '.join(p(i) for i in sorted(campaign_ids))}) "
             "AND review IS NOT NULL GROUP BY campaign_id",
-            *sorted(campaign_ids),
+            *p.values,
         )
         for row in waiting:
             campaigns[row["campaign_id"]]["waiting"] = row["n"]
@@ -234,10 +235,10 @@ async def author_history(author_ids: list[int]) -> dict[int, dict[str, int]]:
     ids = sorted(set(author_ids))
     if not ids:
         return {}
+    p = _Params()
     rows = await db.fetch(
-        f"SELECT author_id, status, COUNT(*) AS n FROM comment WHERE author_id IN ({', '.join('$%d' % (i + 1) for i in range(len(ids)))}) "
-        "GROUP BY author_id, status",
-        *ids,
+        f"SELECT author_id, status, COUNT(*) AS n FROM comment WHERE author_id IN ({', '.join(p(i) for i in ids)}) GROUP BY author_id, status",
+        *p.values,
     )
     history: dict[int, dict[str, int]] = {}
     for row in rows:

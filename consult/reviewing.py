@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Iterable, NamedTuple
 
-import numpy as np
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -36,7 +35,7 @@ from consult.queue import enqueue
 from consult.services import PermissionDenied, ServiceError, Validator, _audit, now, send_queued
 from consult.settings import Settings
 from consult.text import fingerprint
-from consult.text.redaction import MARKER as REDACTION_MARKER, redact
+from consult.text.redaction import MARKER as REDACTION_MARKER, redact  # noqa: F401  (the marker, for callers of decide)
 from consult.text.sanitize import plain_text
 
 NOTE_MAX = 1000
@@ -146,11 +145,11 @@ async def _candidates(consultation_id: int, comment_id: int, keys: list[int]) ->
     best = sorted(shared, key=lambda c: (-shared[c], -c))[: fingerprint.MAX_CANDIDATES]
     if not best:
         return []
-    placeholders = ", ".join(f"${n}" for n in range(1, len(best) + 1))
+    p = _Params()
     return await db.fetch(
         "SELECT f.comment_id, f.signature, c.campaign_id FROM comment_fingerprint f JOIN comment c ON c.id = f.comment_id "
-        f"WHERE f.comment_id IN ({placeholders})",
-        *best,
+        f"WHERE f.comment_id IN ({', '.join(p(c) for c in best)})",
+        *p.values,
     )
 
 
@@ -158,7 +157,7 @@ def _matched_groups(signature: Any, groups: list[tuple[tuple[int, int], Any]]) -
     """The (campaign id or 0, comment id) of every candidate at or above the threshold."""
     if not groups:
         return []
-    scores = fingerprint.similarities(signature, np.stack([sig for _, sig in groups]))
+    scores = fingerprint.similarities(signature, [sig for _, sig in groups])
     return [group for (group, _), score in zip(groups, scores) if score >= fingerprint.THRESHOLD]
 
 

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from consult import review_queries, reviewing
 from consult.i18n import gettext as _
-from consult.models import CommentStatus, DecisionReason
+from consult.models import DecisionReason
 from consult.permissions import Principal, can_moderate, can_view_audit_log
 from consult.review_queries import AGES, SIGNAL_KINDS, AuditFilter, QueueFilter
 from consult.services import PermissionDenied, ServiceError
@@ -90,6 +90,16 @@ def _item_context(found: dict[str, Any], request: Request, **extra: Any) -> dict
     return {"item": found, "reasons": reason_choices(), "back": request.query_params.get("back") or "/moderation/", **extra}
 
 
+def _first(form: dict[str, list[str]], name: str) -> str:
+    return (form.get(name) or [""])[0]
+
+
+def _back(form: dict[str, list[str]]) -> str:
+    """Where the moderator came from in the queue (never elsewhere: no open redirect)."""
+    back = _first(form, "back")
+    return back if back.startswith("/moderation/") else "/moderation/"
+
+
 def _spans(values: list[str]) -> list[tuple[str, int, int]]:
     spans = []
     for value in values:
@@ -104,13 +114,9 @@ async def decide(request: Request) -> Response:
     account = require_moderator(request)
     found = await _item_or_404(request, account)
     form = await read_form_lists(request)
-
-    def one(name: str) -> str:
-        return (form.get(name) or [""])[0]
-
-    version = one("version")
-    values = {"action": one("action"), "reason": one("reason"), "note": one("note"), "phrases": one("phrases"),
-              "spans": form.get("spans", [])}
+    version = _first(form, "version")
+    values = {name: _first(form, name) for name in ("action", "reason", "note", "phrases")}
+    values["spans"] = form.get("spans", [])
     try:
         await reviewing.decide(
             account, settings_of(request), found["id"], action=values["action"],
@@ -123,29 +129,23 @@ async def decide(request: Request) -> Response:
     except PermissionDenied:
         raise HTTPException(403) from None
     flash(request, _("Decision saved on comment %(id)s.", id=found["id"]))
-    back = one("back")
-    return redirect(back if back.startswith("/moderation/") else "/moderation/")
+    return redirect(_back(form))
 
 
 async def bulk(request: Request) -> Response:
     """A decision on the selected comments, or on every comment of a campaign that waits: started as a job."""
     account = require_moderator(request)
     form = await read_form_lists(request)
-
-    def one(name: str) -> str:
-        return (form.get(name) or [""])[0]
-
     ids = [int(v) for v in form.get("selected", []) if v.isdigit()][:MAX_SELECTION]
-    campaign = one("campaign")
+    campaign = _first(form, "campaign")
     try:
         job = await reviewing.start_bulk(
-            account, action=one("action"), reason_code=one("reason"), note=one("note"), comment_ids=ids,
+            account, action=_first(form, "action"), reason_code=_first(form, "reason"), note=_first(form, "note"), comment_ids=ids,
             campaign_id=int(campaign) if campaign.isdigit() and int(campaign) < review_queries.MAX_ID else None,
         )
     except ServiceError as error:
         flash(request, " ".join(error.errors.values()))
-        back = one("back")
-        return redirect(back if back.startswith("/moderation/") else "/moderation/")
+        return redirect(_back(form))
     except PermissionDenied:
         raise HTTPException(403) from None
     return redirect(f"/moderation/bulk/{job.id}")

@@ -18,7 +18,7 @@ import re
 
 from moderation.rules import Signal, SignalKind, merge_spans
 
-__all__ = ["find_personal_data", "redact", "luhn_valid"]
+__all__ = ["find_personal_data", "luhn_valid"]
 
 _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _FULL_WIDTH = re.compile(r"[\uff0b-\uff20]")
