@@ -288,8 +288,22 @@ def cmd_demo(settings: Settings) -> None:
     from consult import demo
 
     cmd_migrate(settings)
-    summary = asyncio.run(_with_database(settings, lambda: demo.load(settings)))
-    print(summary)
+
+    async def load() -> str:
+        # The finished consultation publishes its outcome, which prompts jobs (mails, the open data
+        # package): they run here, in this process, before the command ends.
+        queue = InProcessQueue(JOB_FUNCTIONS, run_cron=False, context={"settings": settings})
+        install(queue)
+        await queue.start()
+        try:
+            summary = await demo.load(settings)
+            await queue.drain()
+        finally:
+            await queue.stop()
+            install(None)
+        return summary
+
+    print(asyncio.run(_with_database(settings, load)))
 
 
 def cmd_worker() -> None:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from tortoise.transactions import in_transaction
 
-from consult import security
+from consult import demo_outcome, security
 from consult.models import Account, Agency, Consultation, ConsultationKind, ConsultationStatus, Role, RoleGrant
 from consult.settings import Settings
 
@@ -138,6 +138,10 @@ async def load(settings: Settings) -> str:
                 },
             )
             created += made
+    admin = await Account.get(email=ACCOUNTS[0][0])
+    if await demo_outcome.load(settings, admin.id):
+        created += 1
     lines = [f"Demo data loaded ({created} new records). Every demo account's password: {password}"]
+    lines.append(f"  A finished consultation, with its report, answer and open data: /consultations/{demo_outcome.SLUG}")
     lines += [f"  {email}" for email, _, _ in ACCOUNTS]
     return "\n".join(lines)

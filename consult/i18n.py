@@ -101,6 +101,13 @@ def duration(seconds: int) -> str:
     return dates.format_timedelta(dt.timedelta(seconds=seconds), threshold=1.1, locale=current_language())
 
 
+def percent(share: float | None) -> str:
+    """A share (0 to 1) as a percentage with one decimal, in the current language: "12,5 %"."""
+    if share is None:
+        return ""
+    return numbers.format_percent(share, "#,##0.0%", locale=current_language())
+
+
 class Formatter:
     """Formats times in the site's time zone and numbers in the current language."""
 
@@ -121,6 +128,12 @@ class Formatter:
         if value is None:
             return ""
         return dates.format_date(self.local(value).date(), fmt, locale=current_language())
+
+    def date_only(self, value: dt.date | str, fmt: str = "medium") -> str:
+        """A calendar day (already local, as the reports count them), or its ISO text."""
+        if isinstance(value, str):
+            value = dt.date.fromisoformat(value)
+        return dates.format_date(value, fmt, locale=current_language())
 
     def input_value(self, value: dt.datetime | None) -> str:
         """A stored time as a datetime-local field shows it, in the site's time zone."""

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta, timezone
 from arq.cron import cron
 from arq.worker import Retry
 
-from consult import mail, services
+from consult import mail, outcomes, services
 from consult.models import AccountToken
 from consult.queue import enqueue
+from consult.reports import build
 
 log = logging.getLogger("consult.jobs")
 
@@ -50,8 +51,34 @@ async def advance_consultations(ctx: dict) -> dict[str, list[int]]:
     return await services.advance_lifecycle(ctx["settings"])
 
 
-FUNCTIONS = [send_mail, sweep_outbox, purge_expired_tokens, advance_consultations]
+async def build_report(ctx: dict, consultation_id: int) -> str:
+    return await build.build(consultation_id, ctx["settings"].timezone)
+
+
+async def refresh_reports(ctx: dict) -> list[int]:
+    """Prompts the builds that are due (open consultations with new activity, closed ones without a
+    final report, requests the queue lost); the job id keeps one build per consultation at a time."""
+    due = await outcomes.due_reports(ctx["settings"].report_refresh_seconds)
+    for consultation_id in due:
+        await enqueue("build_report", consultation_id, _job_id=build.job_id(consultation_id))
+    return due
+
+
+async def release_open_data(ctx: dict, consultation_id: int) -> str:
+    return await outcomes.release_open_data(ctx["settings"], consultation_id)
+
+
+async def sweep_open_data(ctx: dict) -> list[int]:
+    ids = await outcomes.unreleased_open_data()
+    for consultation_id in ids:
+        await enqueue("release_open_data", consultation_id, _job_id=f"release_open_data:{consultation_id}")
+    return ids
+
+
+FUNCTIONS = [send_mail, sweep_outbox, purge_expired_tokens, advance_consultations, build_report, refresh_reports, release_open_data, sweep_open_data]
 CRON_JOBS = [
+    cron(refresh_reports, second={30}, run_at_startup=True),
+    cron(sweep_open_data, minute=set(range(3, 60, 5)), second={40}, run_at_startup=True),
     cron(advance_consultations, second={0}, run_at_startup=True),
     cron(sweep_outbox, second={7}, run_at_startup=True),
     cron(purge_expired_tokens, hour={3}, minute={17}, second={0}),

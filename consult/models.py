@@ -69,6 +69,9 @@ class Account(Model):
     session_version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_sign_in_at = fields.DatetimeField(null=True)
+    # Optional, self-declared, for the reports' breakdowns (codes in consult.profile); never shown publicly.
+    province = fields.CharField(max_length=30, null=True)
+    respondent_kind = fields.CharField(max_length=20, null=True)
 
     class Meta:
         table = "account"
@@ -177,6 +180,9 @@ class Consultation(Model):
     created_by = fields.ForeignKeyField("models.Account", related_name=False, null=True, on_delete=fields.SET_NULL)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # The agency's answer: an opening paragraph above the answer table, and when it was published.
+    outcome_summary = fields.TextField(default="", db_default="")
+    outcome_published_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "consultation"
@@ -521,3 +527,66 @@ class Follow(Model):
     class Meta:
         table = "follow"
         unique_together = (("consultation", "account"),)
+
+
+class Report(Model):
+    # The latest report snapshot of a consultation, rebuilt by the build_report job. requested_at and
+    # started_at say a rebuild is waiting or running; the snapshot says what data it covers.
+
+    id = fields.IntField(primary_key=True)
+    consultation = fields.OneToOneField("models.Consultation", related_name="report", on_delete=fields.CASCADE)
+    data = fields.JSONField(null=True)
+    built_at = fields.DatetimeField(null=True)
+    build_seconds = fields.FloatField(null=True)
+    final = fields.BooleanField(default=False)  # built after closing: the figures no longer change
+    # The data covered: everything up to these ids (later activity means a rebuild is due).
+    last_comment_id = fields.IntField(default=0)
+    last_vote_id = fields.IntField(default=0)
+    last_response_id = fields.IntField(default=0)
+    requested_at = fields.DatetimeField(null=True)
+    started_at = fields.DatetimeField(null=True)
+    failed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "report"
+
+
+class OutcomeDecision(str, Enum):
+    ACCEPTED = "accepted"
+    PARTLY = "partly"
+    NOT_ACCEPTED = "not_accepted"
+
+
+class OutcomeItem(Model):
+    # One row of the agency's answer table (giải trình, tiếp thu): per article or per theme, what was
+    # said, whether it was taken up, and why.
+
+    id = fields.IntField(primary_key=True)
+    consultation = fields.ForeignKeyField("models.Consultation", related_name="outcome_items", on_delete=fields.CASCADE)
+    position = fields.IntField()
+    kind = fields.CharField(max_length=10)  # "article", "theme" or "general"
+    article = fields.ForeignKeyField("models.Article", related_name=False, null=True, on_delete=fields.SET_NULL)
+    title = fields.CharField(max_length=300)
+    comment_count = fields.IntField(default=0)
+    summary = fields.TextField(default="")
+    decision = fields.CharEnumField(OutcomeDecision, max_length=14, null=True)
+    reason = fields.TextField(default="")
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "outcome_item"
+        indexes = (("consultation_id", "position"),)
+
+
+class OpenDataRelease(Model):
+    # The anonymised data package of a consultation, written when its outcome is published.
+
+    id = fields.IntField(primary_key=True)
+    consultation = fields.OneToOneField("models.Consultation", related_name="open_data", on_delete=fields.CASCADE)
+    licence = fields.CharField(max_length=40)
+    folder = fields.CharField(max_length=80)  # under the open data directory
+    files = fields.JSONField(default=list)  # [{"name", "bytes", "sha256", "rows"}]
+    released_at = fields.DatetimeField(null=True)  # null while the job writes it
+
+    class Meta:
+        table = "open_data_release"

@@ -325,7 +325,9 @@ async def follow(actor: Principal | None, consultation_id: int, following: bool)
 
 async def export_data(actor: Principal) -> dict[str, Any]:
     """Everything stored about the person, as they would take it elsewhere."""
-    account = await Account.filter(id=actor.id).values("email", "display_name", "language", "created_at", "email_verified_at", "last_sign_in_at")
+    account = await Account.filter(id=actor.id).values(
+        "email", "display_name", "language", "province", "respondent_kind", "created_at", "email_verified_at", "last_sign_in_at"
+    )
     comments = await Comment.filter(author_id=actor.id).order_by("id").values(
         "id", "consultation__slug", "article__label", "parent_id", "stance", "body", "proposed_wording", "status", "reason_code", "created_at",
     )

@@ -68,3 +68,13 @@ def can_moderate(account: Principal | None, agency_id: int | None = None) -> boo
 def can_decide_on(account: Principal | None, agency_id: int, author_id: int | None) -> bool:
     """A moderator never decides on their own comment."""
     return can_moderate(account, agency_id) and author_id != account.id
+
+
+def can_read_report(account: Principal | None, agency_id: int, outcome_published: bool) -> bool:
+    """While the outcome is unpublished the report is for the agency's officials and its moderators."""
+    return outcome_published or can_act_for_agency(account, agency_id) or can_moderate(account, agency_id)
+
+
+def can_export_personal(account: Principal | None, agency_id: int) -> bool:
+    """Names, e-mails and per-person details leave the site only with the agency's staff or its moderators."""
+    return can_act_for_agency(account, agency_id) or can_moderate(account, agency_id)

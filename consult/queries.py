@@ -13,7 +13,7 @@ from tortoise.functions import Count
 from consult import db
 from consult.models import (
     Account, Agency, Answer, Article, Attachment, AuditEntry, Comment, CommentStatus, Consultation, ConsultationKind, ConsultationStatus, ConsultationTopic, Follow,
-    ModerationMode, Question, QuestionKind, QuestionResponse, Role, RoleGrant, Stance, Topic, Vote,
+    ModerationMode, OpenDataRelease, OutcomeItem, Question, QuestionKind, QuestionResponse, Role, RoleGrant, Stance, Topic, Vote,
 )
 from consult.permissions import Principal
 
@@ -158,7 +158,9 @@ async def account_with_grants(account_id: int) -> dict[str, Any] | None:
 
 
 async def account_profile(account_id: int) -> dict[str, Any] | None:
-    rows = await Account.filter(id=account_id).values("id", "email", "display_name", "language", "email_verified_at", "created_at")
+    rows = await Account.filter(id=account_id).values(
+        "id", "email", "display_name", "language", "email_verified_at", "created_at", "province", "respondent_kind"
+    )
     return rows[0] if rows else None
 
 
@@ -175,7 +177,7 @@ async def consultation_for_editing(consultation_id: int) -> dict[str, Any] | Non
         return None
     rows = await Consultation.filter(id=consultation_id).values(
         "id", "slug", "title", "summary", "kind", "language", "moderation_mode", "status", "opens_at", "closes_at",
-        "agency_id", "agency__name_vi", "agency__name_en",
+        "agency_id", "agency__name_vi", "agency__name_en", "outcome_summary",
     )
     if not rows:
         return None
@@ -621,3 +623,64 @@ async def attachment_for_managing(attachment_id: int) -> dict[str, Any] | None:
         "id", "consultation_id", "filename", "stored_name", "size", "consultation__agency_id"
     )
     return rows[0] if rows else None
+
+
+# --- reports, outcomes and open data --------------------------------------------------------------
+
+
+async def comment_excerpts(comment_ids: list[int], limit: int = 300) -> dict[int, str]:
+    """The text of published comments a report names by id (opinion groups store ids only)."""
+    ids = sorted({int(i) for i in comment_ids})
+    if not ids:
+        return {}
+    p = _Params()
+    rows = await db.fetch(f"SELECT id, body FROM comment WHERE status = 'published' AND id IN ({', '.join(p(i) for i in ids)})", *p.values)
+    out = {}
+    for row in rows:
+        text = " ".join(row["body"].split())
+        out[int(row["id"])] = text if len(text) <= limit else (text[:limit].rsplit(" ", 1)[0] or text[:limit]) + "…"
+    return out
+
+
+async def published_comment(comment_id: int) -> dict[str, Any] | None:
+    """One published comment with its consultation, for the page the report's quotes link to."""
+    if not 0 < comment_id < MAX_ID:
+        return None
+    rows = await db.fetch(
+        COMMENT_SELECT.replace("FROM comment c", ", k.slug AS consultation__slug, k.title AS consultation__title, "
+                               "ar.title AS article__title FROM comment c JOIN consultation k ON k.id = c.consultation_id")
+        + " WHERE c.id = $1 AND c.status = 'published' AND k.status <> 'draft'",
+        comment_id,
+    )
+    return _comment_row(rows[0]) if rows else None
+
+
+async def open_data_releases() -> list[dict[str, Any]]:
+    rows = await OpenDataRelease.filter(released_at__isnull=False).order_by("-released_at").values(
+        "consultation__slug", "consultation__title", "consultation__agency__name_vi", "consultation__agency__name_en",
+        "licence", "files", "released_at", "folder",
+    )
+    return rows
+
+
+async def open_data_release(slug: str) -> dict[str, Any] | None:
+    rows = await OpenDataRelease.filter(consultation__slug=slug, released_at__isnull=False).values("folder", "files", "licence", "released_at")
+    return rows[0] if rows else None
+
+
+async def outcome_items(consultation_id: int) -> list[dict[str, Any]]:
+    return await OutcomeItem.filter(consultation_id=consultation_id).order_by("position").values(
+        "id", "position", "kind", "article_id", "title", "comment_count", "summary", "decision", "reason"
+    )
+
+
+async def published_outcome(consultation_id: int) -> dict[str, Any] | None:
+    """The agency's published answer: its introduction, its rows, and whether the open data is out."""
+    rows = await Consultation.filter(id=consultation_id, outcome_published_at__isnull=False).values("outcome_summary", "outcome_published_at")
+    if not rows:
+        return None
+    items = await outcome_items(consultation_id)
+    for item in items:
+        item["decision"] = getattr(item["decision"], "value", item["decision"])
+    released = await OpenDataRelease.filter(consultation_id=consultation_id, released_at__isnull=False).exists()
+    return {"intro": rows[0]["outcome_summary"], "published_at": rows[0]["outcome_published_at"], "items": items, "open_data": released}

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from consult import i18n, mail, security
+from consult import i18n, mail, profile, security
 from consult.i18n import LANGUAGES, file_size, gettext as _
 from consult.models import (
     Account,
@@ -315,13 +315,20 @@ async def sign_out(account_id: int) -> None:
     await Account.filter(id=account_id, session_version=account.session_version).update(session_version=account.session_version + 1)
 
 
-async def update_profile(account_id: int, *, display_name: str, language: str) -> Account:
+async def update_profile(account_id: int, *, display_name: str, language: str, province: str = "", respondent_kind: str = "") -> Account:
     v = Validator({})
     display_name = _check_display_name(v, "display_name", display_name)
     if language not in LANGUAGES:
         v.fail("language", _("Choose a language"))
+    # Both optional ("" = prefer not to say); only known codes are stored.
+    if province and province not in profile.PROVINCE_CODES:
+        v.fail("province", _("Choose a province from the list, or leave it empty"))
+    if respondent_kind and respondent_kind not in profile.RESPONDENT_KINDS:
+        v.fail("respondent_kind", _("Choose a kind of respondent from the list, or leave it empty"))
     v.raise_if_any()
-    await Account.filter(id=account_id).update(display_name=display_name, language=language)
+    await Account.filter(id=account_id).update(
+        display_name=display_name, language=language, province=province or None, respondent_kind=respondent_kind or None
+    )
     return await Account.get(id=account_id)
 
 
@@ -534,6 +541,7 @@ async def close_early(actor: Principal | None, settings: Settings, consultation_
         await _audit(actor, "consultation.close", "consultation", consultation.id, reason=reason, early=True)
         mails = await notify_followers(settings, consultation.id, "closed", reason)
     await send_queued(mails)
+    await _build_final_report(consultation.id)
     return await Consultation.get(id=consultation.id)
 
 
@@ -560,7 +568,15 @@ async def advance_lifecycle(settings: Settings, when: datetime | None = None) ->
                     if key == "closed":
                         mails = await notify_followers(settings, consultation_id, "closed")
             await send_queued(mails)
+            if changed and key == "closed":
+                await _build_final_report(consultation_id)
     return result
+
+
+async def _build_final_report(consultation_id: int) -> None:
+    """The report built after closing is final. If the prompt is lost, the refresh cron finds a closed
+    consultation without a final report and builds it."""
+    await enqueue("build_report", consultation_id, _job_id=f"build_report:{consultation_id}:final")
 
 
 # Followers hear of these changes; the values name the mail templates.

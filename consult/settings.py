@@ -65,6 +65,9 @@ class Settings:
     queue_counts_seconds: int = _setting(10, "How long the moderators' queue counts (per reason, signal and consultation) are reused before they are counted again, in seconds.")
     redaction_retention_days: int = _setting(90, "How long the original text of a redacted comment is kept in the audit log, in days; then it is erased.")
     upload_dir: str = _setting("", "Where attached PDF files are stored. Empty means <data_dir>/uploads.")
+    report_refresh_seconds: int = _setting(300, "While a consultation is open, its report is rebuilt at most this often, and only when there is new activity, in seconds.")
+    open_data_dir: str = _setting("", "Where the open data packages of consultations with a published outcome are written. Empty means <data_dir>/open-data.")
+    open_data_licence: str = _setting("CC-BY-4.0", "Licence of the open data packages, as an SPDX identifier (CC-BY-4.0, CC0-1.0, ODC-BY-1.0, CC-BY-SA-4.0).")
     attachment_max_bytes: int = _setting(20_971_520, "Largest PDF attachment accepted, in bytes.")
     delete_account_removes_comments: bool = _setting(False, "When a person deletes their account, also remove their published comments (kept as from a deleted account otherwise).")
     job_max_tries: int = _setting(5, "How many times a failing job is tried before it is given up.")
@@ -89,6 +92,10 @@ class Settings:
     @property
     def upload_path(self) -> Path:
         return Path(self.upload_dir) if self.upload_dir else self.data_path / "uploads"
+
+    @property
+    def open_data_path(self) -> Path:
+        return Path(self.open_data_dir) if self.open_data_dir else self.data_path / "open-data"
 
     @property
     def db_url(self) -> str:

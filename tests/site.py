@@ -16,7 +16,7 @@ from typing import Callable
 
 import httpx
 
-from consult import demo, security
+from consult import demo, demo_outcome, outcomes, queries, security
 from consult.models import (
     Account, AccountToken, Agency, Article, AuditEntry, Consultation, ConsultationKind, ConsultationStatus, Role, RoleGrant, TokenPurpose,
 )
@@ -54,6 +54,9 @@ class World:
     campaign_id: int = 0  # a campaign of near-identical comments waiting for a decision
     rejected_id: int = 0  # the citizen's comment, rejected by the moderator (they may appeal)
     bulk_id: int = 0  # a finished bulk decision of the moderator
+    finished_id: int = 0  # the demo's consultation with a published outcome, report and open data (a third agency's)
+    finished_slug: str = ""
+    closed_id: int = 0  # a closed consultation of the second agency, its answer table drafted from its report
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,17 @@ PAGES: list[SitePage] = [
     SitePage("report a comment", "/comments/{comment_id:int}/flag", role="citizen", path=lambda w: f"/comments/{w.comment_id}/flag"),
     SitePage("my participation", "/account/participation", role="citizen"),
     SitePage("delete my account", "/account/delete", role="citizen"),
+    SitePage("report of a finished consultation", "/consultations/{slug:str}/report", path=lambda w: f"/consultations/{w.finished_slug}/report"),
+    SitePage("report of a finished consultation, signed in", "/consultations/{slug:str}/report", role="citizen",
+             path=lambda w: f"/consultations/{w.finished_slug}/report"),
+    SitePage("report of an open consultation, no build yet", "/consultations/{slug:str}/report", role="official",
+             path=lambda w: f"/consultations/{w.open_slug}/report"),
+    SitePage("a consultation with its published outcome", "/consultations/{slug:str}", path=lambda w: f"/consultations/{w.finished_slug}"),
+    SitePage("the agency's answer table", "/manage/{consultation_id:int}/outcome", role="other_official", path=lambda w: f"/manage/{w.closed_id}/outcome"),
+    SitePage("a published answer table", "/manage/{consultation_id:int}/outcome", role="admin", path=lambda w: f"/manage/{w.finished_id}/outcome"),
+    SitePage("manage a closed consultation", "/manage/{consultation_id:int}", role="other_official", path=lambda w: f"/manage/{w.closed_id}"),
+    SitePage("open data", "/open-data"),
+    SitePage("one comment", "/comments/{comment_id:int}", path=lambda w: f"/comments/{w.comment_id}"),
     SitePage("page not found", None, path="/no-such-page", status=404),
     SitePage("no permission", None, role="citizen", path="/admin", status=403),
 ]
@@ -132,6 +146,8 @@ NOT_PAGES = {
     "/healthz", "/static", "/consultations/feed.atom", "/api/consultations", "/api/consultations/{consultation_id:int}",
     "/api/consultations/{consultation_id:int}/comments", "/api/consultations/{consultation_id:int}/tallies", "/api/openapi.json", "/api/transparency",
     "/consultations/{slug:str}/attachments/{attachment_id:int}", "/manage/attachments/{attachment_id:int}", "/account/export",
+    "/consultations/{slug:str}/report.pdf", "/consultations/{slug:str}/export/{kind:str}.{fmt:str}", "/open-data/{slug:str}/{name:str}",
+    "/api/consultations/{consultation_id:int}/report", "/api/open-data",
 }
 
 
@@ -171,7 +187,17 @@ async def seed_world(settings) -> World:
     await seed_draft_parts(settings, world)
     await seed_participation(world, opened)
     await seed_moderation(world)
+    await seed_outcomes(world)
     return world
+
+
+async def seed_outcomes(world: World) -> None:
+    finished = await Consultation.get(slug=demo_outcome.SLUG)
+    world.finished_id, world.finished_slug = finished.id, finished.slug
+    closed = await Consultation.filter(agency_id=world.agencies[1].id, status=ConsultationStatus.CLOSED).order_by("id").first()
+    world.closed_id = closed.id
+    admin = await queries.load_principal(world.accounts["admin"].id, world.accounts["admin"].session_version)
+    await outcomes.prepare_answer(admin, closed.id)
 
 
 HELD_TEXT = "Đồ óc chó! Gọi tôi 0912 345 678 mà nghe."

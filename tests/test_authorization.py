@@ -36,6 +36,8 @@ AUDITORS = {**ADMINS, "moderator": OK}
 MODERATORS = {**ADMINS, "moderator": OK, "admin": FORBIDDEN}  # administrators moderate only with the role
 STAFF = {**ADMINS, "official": OK, "other_official": OK}  # officials of any agency, administrators
 AGENCY_STAFF = {**STAFF, "other_official": FORBIDDEN}  # for one agency's consultation: its officials
+REPORT_READERS = {**AGENCY_STAFF, "moderator": OK}  # an unpublished report: the agency's officials and its moderators
+SECOND_AGENCY_STAFF = {**STAFF, "official": FORBIDDEN}  # a consultation of the second agency
 
 NEW_PASSWORD = "seven quiet harbour lanterns"
 # Each role browses from its own address, so per-address rate limits of one role do not touch another.
@@ -372,6 +374,11 @@ async def bulk_started(scene: Scene, role: str, response: httpx.Response, cookie
     assert await BulkDecision.filter(actor_id=scene.account_id(role)).exists()
 
 
+async def answer_saved(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    assert response.status_code == 303, response.text[:300]
+    assert (await Consultation.get(id=scene.world.closed_id)).outcome_summary == f"Giải trình ({role})"
+
+
 async def delete_request(scene: Scene, role: str):
     return "/account/delete", {"confirm_email": own_email(role)}
 
@@ -433,6 +440,20 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/transparency"): Access(EVERYONE),
     ("GET", "/consultations/{slug:str}/transparency"): Access(EVERYONE, open_request("/transparency")),
     ("GET", "/api/transparency"): Access(EVERYONE),
+    ("GET", "/consultations/{slug:str}/report"): Access(REPORT_READERS, open_request("/report")),
+    ("POST", "/consultations/{slug:str}/report/rebuild"): Access(REPORT_READERS, open_request("/report/rebuild")),
+    ("GET", "/consultations/{slug:str}/report.pdf"): Access(EVERYONE, lambda scene, role: fixed(f"/consultations/{scene.world.finished_slug}/report.pdf")(scene, role)),
+    ("GET", "/consultations/{slug:str}/export/{kind:str}.{fmt:str}"): Access(REPORT_READERS, open_request("/export/comments.csv")),
+    ("GET", "/manage/{consultation_id:int}/outcome"): Access(SECOND_AGENCY_STAFF, lambda scene, role: fixed(f"/manage/{scene.world.closed_id}/outcome")(scene, role)),
+    ("POST", "/manage/{consultation_id:int}/outcome"): Access(
+        SECOND_AGENCY_STAFF, lambda scene, role: fixed(f"/manage/{scene.world.closed_id}/outcome", {"intro": f"Giải trình ({role})", "action": "save"})(scene, role),
+        done=answer_saved,
+    ),
+    ("GET", "/open-data"): Access(EVERYONE),
+    ("GET", "/open-data/{slug:str}/{name:str}"): Access(EVERYONE, lambda scene, role: fixed(f"/open-data/{scene.world.finished_slug}/datapackage.json")(scene, role)),
+    ("GET", "/comments/{comment_id:int}"): Access(EVERYONE, lambda scene, role: fixed(f"/comments/{scene.world.comment_id}")(scene, role)),
+    ("GET", "/api/consultations/{consultation_id:int}/report"): Access(EVERYONE, lambda scene, role: fixed(f"/api/consultations/{scene.world.finished_id}/report")(scene, role)),
+    ("GET", "/api/open-data"): Access(EVERYONE),
     ("GET", "/comments/{comment_id:int}/appeal"): Access(SIGNED_IN, appeal_request()),
     ("POST", "/comments/{comment_id:int}/appeal"): Access(SIGNED_IN, appeal_request({"note": "Xin xem lại"}), done=appealed),
     ("GET", "/consultations"): Access(EVERYONE),
@@ -521,6 +542,8 @@ async def database_snapshot() -> dict[str, list[str]]:
     conn = connections.get("default")
     snapshot = {}
     for table in model_tables():
+        if table == "report":
+            continue  # a derived snapshot that the refresh cron job may rebuild at any moment
         rows = await conn.execute_query_dict(f'SELECT * FROM "{table}"')
         snapshot[table] = sorted(repr(sorted(row.items())) for row in rows)
     return snapshot

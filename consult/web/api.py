@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from consult import queries, review_queries
+from consult import outcomes, queries, review_queries
+from consult.permissions import can_read_report
 from consult.models import DecisionReason
 from consult.i18n import gettext as _
 from consult.models import ConsultationKind, QuestionKind, Stance
@@ -264,6 +265,44 @@ async def transparency(request: Request) -> dict[str, Any]:
 
 
 @endpoint
+async def report(request: Request) -> dict[str, Any]:
+    """The latest report snapshot: public once the outcome is published, before that only for the
+    agency's officials and moderators (signed in), like the report page."""
+    row = await public_consultation_of(request)
+    published = row["status"] in ("outcome_published", "archived")
+    if not can_read_report(getattr(request.state, "account", None), row["agency_id"], published):
+        raise ApiError(404, _("The report of this consultation is published with the agency's answer."))
+    snapshot = await outcomes.report_of(row["id"])
+    if snapshot is None or snapshot["data"] is None:
+        raise ApiError(404, _("No report has been built for this consultation yet."))
+    return {
+        "consultation_id": row["id"],
+        "built_at": utc_iso(snapshot["built_at"]),
+        "final": snapshot["final"],
+        "build_seconds": snapshot["build_seconds"],
+        "report": snapshot["data"],
+    }
+
+
+@endpoint
+async def open_data(request: Request) -> dict[str, Any]:
+    """Every released open data package, newest first, with the address of each file."""
+    releases = await queries.open_data_releases()
+    return {"items": [
+        {
+            "consultation": release["consultation__slug"],
+            "title": release["consultation__title"],
+            "licence": release["licence"],
+            "released_at": utc_iso(release["released_at"]),
+            "files": [
+                {**file, "url": f"{base_url(request)}/open-data/{release['consultation__slug']}/{file['name']}"} for file in release["files"]
+            ],
+        }
+        for release in releases
+    ]}
+
+
+@endpoint
 async def openapi(request: Request) -> dict[str, Any]:
     return openapi_document(base_url(request))
 
@@ -274,6 +313,8 @@ routes = [
     Route("/api/consultations/{consultation_id:int}/comments", comments, name="api_comments"),
     Route("/api/consultations/{consultation_id:int}/tallies", tallies, name="api_tallies"),
     Route("/api/transparency", transparency, name="api_transparency"),
+    Route("/api/consultations/{consultation_id:int}/report", report, name="api_report"),
+    Route("/api/open-data", open_data, name="api_open_data"),
     Route("/api/openapi.json", openapi, name="api_openapi"),
 ]
 
@@ -407,6 +448,40 @@ SCHEMAS = {
         "decided_by_moderator": COUNT,
         "median_decision_seconds": {"type": ["integer", "null"], "minimum": 0, "description": "From entering the queue to a moderator's decision; null before any"},
     }),
+    "Report": _object({
+        "consultation_id": ID,
+        "built_at": {"type": "string", "format": "date-time"},
+        "final": {"type": "boolean", "description": "Built after the consultation closed: the figures no longer change"},
+        "build_seconds": {"type": ["number", "null"]},
+        "report": {
+            "type": "object",
+            "description": "The snapshot, as the report page shows it; every figure is counted from the stored data",
+            "required": ["version", "covers", "participation", "articles", "questions", "themes", "sentiment", "campaigns", "opinion", "moderation"],
+            "properties": {
+                "version": {"type": "integer"},
+                "covers": {"type": "object", "description": "Ids of the newest comment, vote and response included"},
+                "participation": {"type": "object", "description": "People, comments by status, votes, responses, per day, by province and kind of respondent"},
+                "articles": {"type": "array", "description": "Per article (id null: the draft as a whole): comments, stance split, proposed wordings grouped, top themes"},
+                "questions": {"type": "array", "description": "Per question: counts and shares per option, 1-5 mean and distribution, free-text themes"},
+                "themes": {"type": "object", "description": "Clusters of similar comments with labels, sizes and representative quotes (comment ids)"},
+                "sentiment": {"type": "object", "description": "Comments by tone, per language, with the method's measured accuracy"},
+                "campaigns": {"type": "object", "description": "Groups of near-identical comments with their counts and first and last times"},
+                "opinion": {"type": "object", "description": "Opinion groups from agree/disagree votes: groups, representative and consensus comments, participant coordinates"},
+                "moderation": {"type": "object", "description": "The moderation figures, as /api/transparency gives them"},
+            },
+        },
+    }),
+    "OpenDataList": _object({
+        "items": {"type": "array", "items": _object({
+            "consultation": {"type": "string", "description": "The consultation's slug"},
+            "title": TEXT,
+            "licence": {"type": "string", "description": "SPDX identifier of the licence"},
+            "released_at": {"type": "string", "format": "date-time"},
+            "files": {"type": "array", "items": _object({
+                "name": TEXT, "bytes": COUNT, "sha256": TEXT, "rows": {"type": ["integer", "null"], "minimum": 0}, "url": {"type": "string", "format": "uri"},
+            })},
+        })},
+    }),
 }
 
 
@@ -476,6 +551,18 @@ def openapi_document(server: str) -> dict[str, Any]:
                 "summary": "Moderation figures: published, waiting, rejected and hidden by reason, appeals, median time to decision",
                 "parameters": [_param("consultation", "query", {"type": "string", "maxLength": 120}, "Only this public consultation (its slug)")],
                 "responses": {"200": _json(_ref("Transparency"), "The figures"), **ERRORS},
+            }},
+            "/api/consultations/{consultation_id}/report": {"get": {
+                "operationId": "getReport",
+                "summary": "The report snapshot: participation, stance per article, questions, themes, tone, campaigns, opinion groups, moderation",
+                "description": "Public once the agency has published its answer; before that only for the agency's officials and moderators.",
+                "parameters": [CONSULTATION_ID],
+                "responses": {"200": _json(_ref("Report"), "The latest snapshot"), "404": ERRORS["404"]},
+            }},
+            "/api/open-data": {"get": {
+                "operationId": "listOpenData",
+                "summary": "The anonymised open data packages of consultations with a published outcome",
+                "responses": {"200": _json(_ref("OpenDataList"), "The packages, newest first")},
             }},
             "/api/openapi.json": {"get": {
                 "operationId": "getOpenAPI",

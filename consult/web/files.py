@@ -12,11 +12,12 @@ from consult.services import attachment_path, slugify
 from consult.settings import Settings
 
 
-def content_disposition(filename: str) -> str:
+def content_disposition(filename: str, extension: str = "pdf") -> str:
     """An attachment header that keeps a Vietnamese name (RFC 6266 / RFC 5987 ``filename*``), with an
     ASCII name for the few clients that read only ``filename``."""
-    stem = filename[:-4] if filename.lower().endswith(".pdf") else filename
-    fallback = f"{slugify(stem)}.pdf"
+    suffix = f".{extension}"
+    stem = filename[: -len(suffix)] if filename.lower().endswith(suffix) else filename
+    fallback = f"{slugify(stem)}{suffix}"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 

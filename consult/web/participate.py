@@ -82,6 +82,7 @@ async def consultation_context(consultation: dict[str, Any], account: Principal 
         context["answers"] = await queries.own_response(account.id, consultation["id"])
     if questions and status in CLOSED_STATES:
         context["results"] = await queries.question_results(consultation["id"])
+    context["outcome"] = await queries.published_outcome(consultation["id"]) if status is ConsultationStatus.OUTCOME_PUBLISHED else None
     context.update(await comments_context(consultation["id"], account, None, f"/consultations/{consultation['slug']}", order, after))
     return context
 

@@ -3,7 +3,7 @@
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from consult.web import api, feed, manage, participate, public, views
+from consult.web import api, feed, manage, participate, public, reports, views
 from consult.web.templating import TEMPLATE_DIR
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
@@ -35,6 +35,7 @@ routes = [
     *public.routes,
     *api.routes,
     *participate.routes,
+    *reports.routes,
     *manage.routes,
     Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
 ]

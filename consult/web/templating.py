@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from consult import i18n
+from consult import i18n, profile
 from consult.models import ConsultationStatus, FlagReason, ReviewReason, Role, Stance
 from consult.reviewing import reason_label
 from consult.settings import Settings
@@ -93,6 +93,16 @@ def decision_label(action: str) -> str:
     return i18n.gettext(label) if label else action
 
 
+def outcome_label(value: str | None) -> str:
+    """The agency's decision on one row of its answer table."""
+    _ = i18n.gettext
+    return {
+        "accepted": _("Accepted"),
+        "partly": _("Partly accepted"),
+        "not_accepted": _("Not accepted"),
+    }.get(value or "", _("Not decided yet"))
+
+
 def flag_reason_label(reason: Any) -> str:
     return i18n.gettext(FLAG_LABELS[FlagReason(getattr(reason, "value", reason))])
 
@@ -151,6 +161,9 @@ def build_environment(settings: Settings) -> jinja2.Environment:
     env.filters["until"] = fmt.until
     env.filters["iso"] = iso_datetime
     env.filters["filesize"] = i18n.file_size
+    env.filters["percent"] = i18n.percent
+    env.filters["day"] = fmt.date_only
+    env.filters["isotime"] = lambda text: fmt.datetime(datetime.fromisoformat(text)) if text else ""
     env.globals["duration"] = i18n.duration
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["role_label"] = role_label
@@ -161,6 +174,9 @@ def build_environment(settings: Settings) -> jinja2.Environment:
     env.globals["flag_reason_label"] = flag_reason_label
     env.globals["comment_status_label"] = comment_status_label
     env.globals["decision_label"] = decision_label
+    env.globals["outcome_label"] = outcome_label
+    env.globals["province_choices"] = profile.province_choices
+    env.globals["respondent_kind_choices"] = profile.respondent_kind_choices
     env.globals["signal_label"] = signal_label
     env.filters["signal_label"] = signal_label
     env.globals["agency_options"] = agency_options

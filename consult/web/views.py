@@ -285,9 +285,9 @@ async def profile(request: Request) -> Response:
     if request.method == "GET":
         return render(request, "accounts/profile.html", {"profile": profile_row, "values": profile_row})
     form = await read_form(request)
-    values = {"display_name": form.get("display_name", ""), "language": form.get("language", "")}
+    values = {name: form.get(name, "") for name in ("display_name", "language", "province", "respondent_kind")}
     try:
-        await services.update_profile(account.id, display_name=values["display_name"], language=values["language"])
+        await services.update_profile(account.id, **values)
     except services.ServiceError as error:
         return form_page(request, "accounts/profile.html", values, error, profile=profile_row)
     i18n.set_language(values["language"])

@@ -1,0 +1,1 @@
+"""Report analysis: pure functions over data, and the job that feeds them."""
