@@ -152,3 +152,24 @@ class PostgresServer:
 
 def _quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+# --- what the PostgreSQL-only workloads share ----------------------------------------------------------
+
+
+def log(message: str) -> None:
+    """A progress line on stderr (stdout carries the result)."""
+    import time
+
+    print(f"  [{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def require_postgres(database: "BenchDatabase", workload: str, why: str) -> None:
+    if not database.backends.database_server_url:
+        raise BenchError(f"{workload} runs on PostgreSQL only ({why}): set CONSULT_BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test")
+
+
+async def pg_connect(database: "BenchDatabase") -> asyncpg.Connection:
+    """A plain asyncpg connection to the workload's database (asyncpg takes neither Tortoise's scheme nor its options)."""
+    parts = urlsplit(database.database_url)
+    return await asyncpg.connect(urlunsplit(parts._replace(scheme="postgresql", query="")))

@@ -64,3 +64,13 @@ async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
     if connection.capabilities.dialect == "sqlite":
         sql = _NUMBERED.sub("?", sql)
     return await connection.execute_query_dict(sql, list(params))
+
+
+async def fetch_rows(sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """``fetch`` without a dict per row: the rows as tuples, in the order of the SELECT. For the long reads of
+    exports and reports, where making and taking apart a dict per row was a fifth of the Python time."""
+    connection = connections.get("default")
+    if connection.capabilities.dialect == "sqlite":
+        sql = _NUMBERED.sub("?", sql)
+    _count, records = await connection.execute_query(sql, list(params))
+    return [tuple(record) for record in records]

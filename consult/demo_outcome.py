@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta, timezone
-from typing import Any
+
 
 from tortoise.transactions import in_transaction
 

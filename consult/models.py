@@ -335,7 +335,7 @@ class Answer(Model):
 
     class Meta:
         table = "answer"
-        indexes = (("question_id", "option"),)
+        indexes = (("question_id", "option"), ("response_id",))
 
 
 class Attachment(Model):

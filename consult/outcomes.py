@@ -8,7 +8,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from consult import db, i18n
+from consult import db, i18n, security
 from consult.i18n import gettext as _
 from consult.models import Consultation, ConsultationStatus, OpenDataRelease, OutcomeDecision, OutcomeItem, Report
 from consult.permissions import Principal, can_act_for_agency, can_read_report
@@ -253,7 +253,7 @@ async def release_open_data(settings: Settings, consultation_id: int) -> str:
     report = await report_of(consultation_id)
     folder = settings.open_data_path / consultation.slug
     files = await opendata.write_package(
-        consultation_id, folder, licence=release.licence, secret=settings.secret_key, base_url=settings.base_url,
+        consultation_id, folder, licence=release.licence, secret=security.participant_key_secret(settings.secret_key), base_url=settings.base_url,
         report=(report or {}).get("data"),
     )
     await OpenDataRelease.filter(id=release.id).update(folder=consultation.slug, files=files, released_at=now())

@@ -67,6 +67,12 @@ def ip_hash(secret_key: str, address: str | None) -> str:
     return hmac.new(secret_key.encode(), (address or "").encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def participant_key_secret(secret_key: str) -> str:
+    """The key of the participant codes in exports and open data, derived for that one use so that a
+    published code never helps anyone guess a value signed with the site's key itself."""
+    return hmac.new(secret_key.encode(), b"participant-key", hashlib.sha256).hexdigest()
+
+
 class RateLimiter:
     """Moving-window limits, in Redis when configured (shared by every process), in memory otherwise."""
 

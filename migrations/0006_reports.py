@@ -73,6 +73,10 @@ class Migration(migrations.Migration):
             name='respondent_kind',
             field=fields.CharField(null=True, max_length=20),
         ),
+        ops.AddIndex(
+            model_name='Answer',
+            index=Index(fields=['response_id']),
+        ),
         ops.AddField(
             model_name='Consultation',
             name='outcome_published_at',

@@ -229,10 +229,12 @@ async def test_participant_keys_link_one_person_within_a_consultation_only(world
 
 async def test_votes_public_on_published_comments_personal_on_all(world):
     data, public = await export_csv("votes", world.a.id, personal=False)
-    assert [(int(r["comment_id"]), r["value"]) for r in public] == [
-        (world.published.id, "agree"), (world.published.id, "disagree"), (world.formula.id, "pass"), (world.formula.id, "agree")]
-    assert public[0] == {"vote_id": public[0]["vote_id"], "comment_id": str(world.published.id), "participant_key": world.key(world.carol),
-                         "value": "agree", "created_at": "2026-03-04T05:06:00Z", "updated_at": public[0]["updated_at"]}  # fmt: skip
+    # By comment, then by voter (alice, bob, carol were made in that order).
+    assert [(int(r["comment_id"]), r["participant_key"], r["value"]) for r in public] == [
+        (world.published.id, world.key(world.bob), "disagree"), (world.published.id, world.key(world.carol), "agree"),
+        (world.formula.id, world.key(world.alice), "pass"), (world.formula.id, world.key(world.carol), "agree")]
+    assert public[1] == {"vote_id": public[1]["vote_id"], "comment_id": str(world.published.id), "participant_key": world.key(world.carol),
+                         "value": "agree", "created_at": "2026-03-04T05:06:00Z", "updated_at": public[1]["updated_at"]}  # fmt: skip
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00Z", public[0]["updated_at"])
     assert_nothing_personal(data, world)
     _data, personal = await export_csv("votes", world.a.id, personal=True)
@@ -297,6 +299,18 @@ async def test_batches_cover_every_row_once_in_order(app):
     assert [len(b) async for b in rows("comments", c.id, personal=True, secret=SECRET, batch=3)] == [3, 3, 3]
     with pytest.raises(ValueError):
         await anext(rows("comments", c.id, personal=False, secret=SECRET, batch=0))
+    # Votes page by comment and voter: 2 + 0 + 3 + 1 votes on four comments, in batches of 2, each once.
+    voters = [await account(f"voter{n}@example.vn", f"Người {n}") for n in range(3)]
+    plan = {ids[0]: voters[:2], ids[1]: [], ids[2]: voters, ids[3]: voters[1:2]}
+    for comment_id, who in plan.items():
+        for voter in who:
+            await Vote.create(comment_id=comment_id, account=voter, value=VoteValue.AGREE)
+    for personal in (False, True):
+        batches = [batch async for batch in rows("votes", c.id, personal=personal, secret=SECRET, batch=2)]
+        assert [len(batch) for batch in batches] == [2, 2, 2]
+        got = [(row[1], row[2]) for batch in batches for row in batch]
+        expected = [(cid, voter.id if personal else participant_key(SECRET, c.id, voter.id)) for cid, who in plan.items() for voter in who]
+        assert got == expected
     # A reader that stops early (a cancelled download) leaves no query running and the database usable.
     reader = rows("comments", c.id, personal=True, secret=SECRET, batch=3)
     assert len(await anext(reader)) == 3
@@ -631,3 +645,13 @@ def test_every_column_is_in_the_data_dictionary():
             assert all(f["description"] and f["description_vi"] for f in fields)
         public = set(columns(kind, personal=False))
         assert not public & set(PERSONAL_FIELDS) and "participant_key" in public
+
+
+def test_every_batch_query_uses_its_placeholders_once_and_in_order():
+    """SQLite numbers nothing: db.fetch turns $1, $2... into positional ?, so the text order must be the values'."""
+    for dialect in ("sqlite", "postgres"):
+        for kind in exports.TABLES:
+            for personal in (False, True):
+                after = (5, 0) if kind in ("votes", "answers") else 5
+                sql, params = exports._batch_sql(kind, 1, personal, after, 3, dialect, 10)
+                assert [int(n) for n in re.findall(r"\$(\d+)", sql)] == list(range(1, len(params) + 1)), (dialect, kind, personal)

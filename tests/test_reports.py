@@ -326,3 +326,19 @@ async def test_province_and_kind_of_respondent_are_optional_profile_fields(new_c
     assert exported["account"]["province"] == "hue" and exported["account"]["respondent_kind"] == "business"
     cleared = await client.post("/account", data={**base, "province": "", "respondent_kind": ""})
     assert cleared.status_code == 303 and (await Account.get(id=person.id)).province is None
+
+
+async def test_themes_learnt_from_a_sample_still_place_every_comment(monkeypatch, settings):
+    """Above SAMPLE_SIZE the themes are learnt from a hashed sample chosen in SQL; every comment is still assigned."""
+    from consult.reports import build
+
+    c, _article, _people, published = await seeded()
+    monkeypatch.setattr(build, "SAMPLE_SIZE", 3)
+    sampled = [row async for batch in build._sample(c.id, len(published)) for row in batch]
+    keep = int(2**32 * 3 / len(published))
+    assert [row[0] for row in sampled] == sorted(p.id for p in published if (p.id * 2654435761) % 2**32 < keep)
+    await build.build(c.id, settings.timezone)
+    data = (await Report.get(consultation_id=c.id)).data
+    themes = data["themes"]
+    assert themes["assigned"] + themes["unassigned"] == len(published)
+    assert sum(t["size"] for t in themes["items"]) == themes["assigned"]

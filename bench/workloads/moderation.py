@@ -38,12 +38,11 @@ from datetime import datetime, timedelta, timezone
 from html import unescape
 from pathlib import Path
 from typing import Any, Awaitable, Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import asyncpg
 
 from bench.cpu import CpuShares
-from bench.databases import BenchDatabase, fresh_database
+from bench.databases import BenchDatabase, fresh_database, log, pg_connect, require_postgres
 from bench.load import percentile
 from bench.registry import Options, workload
 from bench.servers import BenchError, generate_load, serve
@@ -180,26 +179,9 @@ GROUP BY campaign_id) sizes WHERE campaign.id = sizes.campaign_id"""),
 SEQUENCES = ("agency", "consultation", "account", "campaign", "comment")
 
 
-def _log(message: str) -> None:
-    print(f"  [{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _require_postgres(database: BenchDatabase) -> None:
-    if not database.backends.database_server_url:
-        raise BenchError(
-            "moderation_queue runs on PostgreSQL only (1,000,000 comments seeded in SQL): set "
-            "CONSULT_BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test"
-        )
-
-
-async def _pg_connect(database: BenchDatabase) -> asyncpg.Connection:
-    parts = urlsplit(database.database_url)
-    return await asyncpg.connect(urlunsplit(parts._replace(scheme="postgresql", query="")))
-
-
 async def seed_queue(database: BenchDatabase) -> dict[str, Any]:
     """The 1M comments and what they refer to, in SQL; then VACUUM ANALYZE. Returns the seeding times."""
-    connection = await _pg_connect(database)
+    connection = await pg_connect(database)
     timings: dict[str, Any] = {}
     try:
         signals_type = await connection.fetchval(
@@ -215,7 +197,7 @@ async def seed_queue(database: BenchDatabase) -> dict[str, Any]:
         for name, sql in SEED_SQL:
             step = time.perf_counter()
             status = await connection.execute(sql.format(**values))
-            _log(f"seeded {name}: {status} in {time.perf_counter() - step:.1f} s")
+            log(f"seeded {name}: {status} in {time.perf_counter() - step:.1f} s")
         for table in SEQUENCES:
             await connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         timings["seed_insert_s"] = round(time.perf_counter() - started, 1)
@@ -223,7 +205,7 @@ async def seed_queue(database: BenchDatabase) -> dict[str, Any]:
         # What autovacuum would have done to a table this old: visibility map, hint bits, statistics.
         await connection.execute("VACUUM ANALYZE")
         timings["seed_vacuum_analyze_s"] = round(time.perf_counter() - step, 1)
-        _log(f"VACUUM ANALYZE in {timings['seed_vacuum_analyze_s']} s")
+        log(f"VACUUM ANALYZE in {timings['seed_vacuum_analyze_s']} s")
         timings["comment_table_mib"] = round(await connection.fetchval("SELECT pg_total_relation_size('comment')") / 2**20)
         timings["waiting"] = await connection.fetchval("SELECT COUNT(*) FROM comment WHERE review IS NOT NULL")
         timings["busy_consultation_waiting"] = await connection.fetchval(
@@ -337,7 +319,7 @@ LOAD_FIGURES = ("rps", "p50_ms", "p99_ms", "max_ms", "errors", "server_cpu", "da
 async def _wait_until_idle(database: BenchDatabase, limit: float = 90.0) -> None:
     """Until the database runs no statement of this workload's: requests a load run left queued in the server
     are done, so that they do not slow the next measurement down."""
-    connection = await _pg_connect(database)
+    connection = await pg_connect(database)
     try:
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
@@ -372,7 +354,7 @@ def measure_server(
             for name, (_f, _cursor, path) in paths.items():
                 seq = sequential(server, database, path, cookie, SEQUENTIAL_REQUESTS, options.load.duration)
                 figures.update({f"{prefix}{name}_{key}": value for key, value in seq.items()})
-                _log(f"{prefix}{name}: one connection p50 {seq['seq_p50_ms']} ms, p99 {seq['seq_p99_ms']} ms ({seq['seq_requests']} requests)")
+                log(f"{prefix}{name}: one connection p50 {seq['seq_p50_ms']} ms, p99 {seq['seq_p99_ms']} ms ({seq['seq_requests']} requests)")
         if load:
             for name, (_f, _cursor, path) in paths.items():
                 asyncio.run(_wait_until_idle(database))
@@ -380,7 +362,7 @@ def measure_server(
                 requests_file.write_text(json.dumps([{"method": "GET", "path": path, "headers": {"Cookie": cookie}}]), encoding="utf-8")
                 result = generate_load(server, path, options.load, database.process_title, requests_file=requests_file)
                 figures.update({f"{prefix}{name}_load_{key}": result[key] for key in LOAD_FIGURES})
-                _log(f"{prefix}{name}: {options.load.connections} connections {result['rps']} req/s, p50 {result['p50_ms']} ms, "
+                log(f"{prefix}{name}: {options.load.connections} connections {result['rps']} req/s, p50 {result['p50_ms']} ms, "
                      f"p99 {result['p99_ms']} ms, {result['errors']} errors")
             asyncio.run(_wait_until_idle(database))
     return figures
@@ -419,7 +401,7 @@ async def bare_queries(moderator_id: int, paths: dict[str, tuple[Any, str | None
             times = await _timed(call, BARE_RUNS, BARE_SECONDS)
             figures[f"bare_{name}_{label}_p50_ms"] = round(percentile(times, 0.5) * 1000, 3)
             figures[f"bare_{name}_{label}_p99_ms"] = round(percentile(times, 0.99) * 1000, 3)
-        _log(f"in-process {name}: queue_page p50 {figures[f'bare_{name}_queue_page_p50_ms']} ms, "
+        log(f"in-process {name}: queue_page p50 {figures[f'bare_{name}_queue_page_p50_ms']} ms, "
              f"queue_counts p50 {figures[f'bare_{name}_queue_counts_uncached_p50_ms']} ms")
 
     # Every hand-written statement of the page, with its parameters, then EXPLAIN ANALYZE of each.
@@ -449,7 +431,7 @@ async def bare_queries(moderator_id: int, paths: dict[str, tuple[Any, str | None
         plans.append((took, name, sql, params, plan))
     plans.sort(key=lambda item: -item[0])
     for took, name, sql, _params, _plan in plans:
-        _log(f"  {took:8.3f} ms  {name}: {' '.join(sql.split())[:110]}")
+        log(f"  {took:8.3f} ms  {name}: {' '.join(sql.split())[:110]}")
     # The full plan of the slowest statement of each kind.
     shown = set()
     for took, name, sql, params, plan in plans:
@@ -479,7 +461,7 @@ def _statement_kind(sql: str) -> str:
 @workload("moderation_queue", "GET /moderation/ over 1M comments, 100k waiting (PostgreSQL only): first, deep, per consultation, most reported")
 def moderation_queue(options: Options) -> dict[str, Any]:
     with fresh_database("moderation_queue") as database:
-        _require_postgres(database)
+        require_postgres(database, "moderation_queue", "1,000,000 comments seeded in SQL")
         database.run_cli("migrate")
         started = time.perf_counter()
         seeded = asyncio.run(seed_queue(database))
@@ -756,7 +738,7 @@ def screening_workload(options: Options) -> dict[str, Any]:
         texts = screening_texts(SCREEN_COMMENTS, SCREEN_SEED)
         started = time.perf_counter()
         ids, _consultation = database.run(lambda: seed_screening(texts))
-        _log(f"seeded {len(ids)} pending comments in {time.perf_counter() - started:.1f} s")
+        log(f"seeded {len(ids)} pending comments in {time.perf_counter() - started:.1f} s")
         settings = database.settings
         figures = database.run(lambda: run_screening(settings, ids, texts))
         figures["mean_body_chars"] = round(sum(len(body) for body, _w, _k in texts) / len(texts))
@@ -820,7 +802,7 @@ async def run_campaigns(texts: list[str], ids: list[int], created: list[datetime
         await reviewing.join_campaign(ids[i], consultation_id, texts[i], created[i])
         times.append(time.perf_counter() - began)
         if (i + 1) % 10_000 == 0:
-            _log(f"grouped {i + 1:,} comments, {(i + 1) / sum(times):,.0f}/s so far, last 10k at {10_000 / sum(times[-10_000:]):,.0f}/s")
+            log(f"grouped {i + 1:,} comments, {(i + 1) / sum(times):,.0f}/s so far, last 10k at {10_000 / sum(times[-10_000:]):,.0f}/s")
     cpu = time.process_time() - cpu_started
     traced_seconds, traced_peak, traced = 0.0, 0, 0
     if not stopped:
@@ -864,7 +846,7 @@ async def fingerprint_storage(database: BenchDatabase) -> dict[str, Any]:
     if not database.backends.database_server_url:
         path = Path(database.settings.db_url.split("://", 1)[1].split("?", 1)[0])
         return {"sqlite_file_mib": round(sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20, 1)}
-    connection = await _pg_connect(database)
+    connection = await pg_connect(database)
     try:
         return {
             f"{table}_mib": round(await connection.fetchval(f"SELECT pg_total_relation_size('{table}')") / 2**20, 1)
@@ -883,7 +865,7 @@ def campaigns(options: Options) -> dict[str, Any]:
         started = time.perf_counter()
         texts, labels = synthetic(CAMPAIGN_COMMENTS, CAMPAIGN_SEED)
         ids, created, consultation_id = database.run(lambda: seed_campaign_comments(texts))
-        _log(f"seeded {len(ids):,} comments in {time.perf_counter() - started:.1f} s")
+        log(f"seeded {len(ids):,} comments in {time.perf_counter() - started:.1f} s")
         result = database.run(lambda: run_campaigns(texts, ids, created, consultation_id, CAMPAIGN_SECONDS))
         rows = result.pop("_rows")
         grouped = result["grouped"]

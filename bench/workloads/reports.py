@@ -14,9 +14,9 @@ import resource
 import time
 from typing import Any
 
-from bench.databases import BenchDatabase, fresh_database
+from bench.databases import BenchDatabase, fresh_database, log, pg_connect, require_postgres
 from bench.registry import Options, workload
-from bench.workloads.exports import RssSampler, _log, _require_postgres, pg_connect, seed_accounts, seed_consultation
+from bench.workloads.exports import RssSampler, seed_accounts, seed_consultation
 
 ACCOUNTS = 200_000
 COMMENTS = 1_000_000
@@ -36,7 +36,7 @@ async def run_report(database: BenchDatabase) -> dict[str, Any]:
         await seed_accounts(connection, ACCOUNTS)
         seeded = await seed_consultation(connection, comments=COMMENTS, votes=VOTES, responses=RESPONSES)
         seed_seconds = time.perf_counter() - started
-        _log(f"seeded {seeded['comments']:,} comments and {seeded['votes']:,} votes in {seed_seconds:.0f} s")
+        log(f"seeded {seeded['comments']:,} comments and {seeded['votes']:,} votes in {seed_seconds:.0f} s")
         await connection.execute("SELECT COUNT(*), SUM(length(body)) FROM comment")  # warm, as a running server's cache
         await connection.execute("SELECT COUNT(*) FROM vote")
     finally:
@@ -63,13 +63,13 @@ async def run_report(database: BenchDatabase) -> dict[str, Any]:
         "target_s": TARGET_S, "target_peak_mib": TARGET_PEAK_MIB,
     }  # fmt: skip
     figures["meets_targets"] = seconds < TARGET_S and rss.peak < TARGET_PEAK_MIB
-    _log(f"report built in {seconds:.1f} s, RSS {rss.before:.0f} -> peak {rss.peak:.0f} MiB; steps {data['timings']}")
+    log(f"report built in {seconds:.1f} s, RSS {rss.before:.0f} -> peak {rss.peak:.0f} MiB; steps {data['timings']}")
     return figures
 
 
 @workload("report", f"The full report of {COMMENTS:,} comments and {VOTES:,} votes (PostgreSQL only): time per step and peak memory")
 def report(options: Options) -> dict[str, Any]:
     with fresh_database("report") as database:
-        _require_postgres(database)
+        require_postgres(database, "report", "1,000,000 comments and 5,000,000 votes seeded with COPY")
         database.run_cli("migrate")
         return database.run(lambda: run_report(database))

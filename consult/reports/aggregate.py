@@ -6,6 +6,7 @@ province or article, and lists (wordings, campaigns) are cut to their top entrie
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
@@ -42,11 +43,21 @@ def _people_sql(p: _Params, consultation_id: int) -> str:
 
 
 async def participation(consultation_id: int, time_zone: str) -> dict[str, Any]:
-    p = _Params()
-    people_rows = await db.fetch(
-        f"SELECT a.province, a.respondent_kind, COUNT(*) AS n FROM ({_people_sql(p, consultation_id)}) people "
-        f"JOIN account a ON a.id = people.account_id GROUP BY a.province, a.respondent_kind",
-        *p.values,
+    # Independent scans (of the votes, mostly): on PostgreSQL they run at once on the pool's connections.
+    def query(sql: str) -> Any:
+        p = _Params()
+        return db.fetch(sql.format(c=p(consultation_id)) if "{people}" not in sql else sql.format(people=_people_sql(p, consultation_id)), *p.values)
+
+    people_rows, status_rows, authors, vote_rows, voters, responses, days = await asyncio.gather(
+        query("SELECT a.province, a.respondent_kind, COUNT(*) AS n FROM ({people}) people "
+              "JOIN account a ON a.id = people.account_id GROUP BY a.province, a.respondent_kind"),
+        query("SELECT status, parent_id IS NULL AS top_level, COUNT(*) AS n FROM comment WHERE consultation_id = {c} "
+              "GROUP BY status, parent_id IS NULL"),
+        query("SELECT COUNT(DISTINCT author_id) AS n FROM comment WHERE consultation_id = {c}"),
+        query("SELECT v.value, COUNT(*) AS n FROM vote v JOIN comment c ON c.id = v.comment_id WHERE c.consultation_id = {c} GROUP BY v.value"),
+        query("SELECT COUNT(DISTINCT v.account_id) AS n FROM vote v JOIN comment c ON c.id = v.comment_id WHERE c.consultation_id = {c}"),
+        query("SELECT COUNT(*) AS n FROM question_response WHERE consultation_id = {c}"),
+        per_day(consultation_id, time_zone),
     )
     people = sum(_int(r["n"]) for r in people_rows)
     by_province: dict[str, int] = defaultdict(int)
@@ -54,39 +65,15 @@ async def participation(consultation_id: int, time_zone: str) -> dict[str, Any]:
     for row in people_rows:
         by_province[row["province"] or ""] += _int(row["n"])
         by_kind[row["respondent_kind"] or ""] += _int(row["n"])
-
-    p = _Params()
-    status_rows = await db.fetch(
-        f"SELECT status, parent_id IS NULL AS top_level, COUNT(*) AS n, COUNT(DISTINCT author_id) AS authors "
-        f"FROM comment WHERE consultation_id = {p(consultation_id)} GROUP BY status, parent_id IS NULL",
-        *p.values,
-    )
     comments = {s.value: 0 for s in CommentStatus}
     replies = 0
     for row in status_rows:
         comments[row["status"]] += _int(row["n"])
         if not row["top_level"]:
             replies += _int(row["n"])
-    p = _Params()
-    authors = await db.fetch(f"SELECT COUNT(DISTINCT author_id) AS n FROM comment WHERE consultation_id = {p(consultation_id)}", *p.values)
-
-    p = _Params()
-    vote_rows = await db.fetch(
-        f"SELECT v.value, COUNT(*) AS n, COUNT(DISTINCT v.account_id) AS voters FROM vote v JOIN comment c ON c.id = v.comment_id "
-        f"WHERE c.consultation_id = {p(consultation_id)} GROUP BY v.value",
-        *p.values,
-    )
     votes = {v.value: 0 for v in VoteValue}
     for row in vote_rows:
         votes[row["value"]] = _int(row["n"])
-    p = _Params()
-    voters = await db.fetch(
-        f"SELECT COUNT(DISTINCT v.account_id) AS n FROM vote v JOIN comment c ON c.id = v.comment_id WHERE c.consultation_id = {p(consultation_id)}",
-        *p.values,
-    )
-    p = _Params()
-    responses = await db.fetch(f"SELECT COUNT(*) AS n FROM question_response WHERE consultation_id = {p(consultation_id)}", *p.values)
-
     return {
         "people": people,
         "commenters": _int(authors[0]["n"]),
@@ -98,7 +85,7 @@ async def participation(consultation_id: int, time_zone: str) -> dict[str, Any]:
         "votes": votes,
         "votes_total": sum(votes.values()),
         "responses": _int(responses[0]["n"]),
-        "per_day": await per_day(consultation_id, time_zone),
+        "per_day": days,
         # Sorted by count, the undeclared ("") kept apart so the page can say how many did not say.
         "by_province": sorted(([k, n] for k, n in by_province.items() if k), key=lambda item: (-item[1], item[0])),
         "province_undeclared": by_province.get("", 0),
@@ -118,8 +105,9 @@ async def per_day(consultation_id: int, time_zone: str) -> list[list[Any]]:
         "SELECT {hour} AS hour, COUNT(*) AS n FROM question_response WHERE consultation_id = $1 GROUP BY {hour}",
     )
     columns = ("created_at", "v.created_at", "created_at")
-    for index, (sql, column) in enumerate(zip(sources, columns)):
-        for row in await db.fetch(sql.format(hour=_hour(column)), consultation_id):
+    results = await asyncio.gather(*(db.fetch(sql.format(hour=_hour(column)), consultation_id) for sql, column in zip(sources, columns)))
+    for index, rows in enumerate(results):
+        for row in rows:
             if row["hour"] is None:
                 continue
             local = _hour_value(row["hour"]).astimezone(zone).date().isoformat()

@@ -7,6 +7,8 @@ the themes, then every comment to assign themes and sentiment), votes into compa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter, defaultdict
@@ -25,7 +27,7 @@ log = logging.getLogger("consult.reports")
 
 VERSION = 1
 BATCH = 5000
-VOTE_BATCH = 100_000
+VOTE_BATCH = 200_000
 FINAL_STATUSES = (ConsultationStatus.CLOSED, ConsultationStatus.OUTCOME_PUBLISHED, ConsultationStatus.ARCHIVED)
 VOTE_VALUES = {"agree": 1, "disagree": -1, "pass": 0}
 
@@ -34,37 +36,70 @@ def job_id(consultation_id: int) -> str:
     return f"build_report:{consultation_id}"
 
 
-async def _batches(sql: str, consultation_id: int, batch: int = BATCH) -> AsyncIterator[list[dict[str, Any]]]:
-    """Keyset pages of ``sql`` (which selects ``id`` and has ``$1`` for the consultation and ``$2`` for
-    the last id seen): never OFFSET, never everything at once."""
-    last = 0
-    while True:
-        rows = await db.fetch(f"{sql} ORDER BY id LIMIT {int(batch)}", consultation_id, last)
-        if not rows:
-            return
-        yield rows
-        last = int(rows[-1]["id"])
-        if len(rows) < batch:
-            return
+async def _batches(sql: str, first: Any, batch: int = BATCH) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """Keyset pages of ``sql`` (which selects ``id`` first and has ``$1`` for ``first``, ``$2`` for the last id
+    seen): never OFFSET, never everything at once. The next page is asked for before this one is handed
+    over, so the database reads it while Python works on this one (the two use different cores)."""
+
+    async def page(last: int) -> list[tuple[Any, ...]]:
+        return await db.fetch_rows(f"{sql} ORDER BY id LIMIT {int(batch)}", first, last)
+
+    pending = asyncio.ensure_future(page(0))
+    try:
+        while True:
+            rows = await pending
+            if len(rows) < batch:
+                if rows:
+                    yield rows
+                return
+            pending = asyncio.ensure_future(page(int(rows[-1][0])))
+            yield rows
+    finally:
+        if not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
 
 
 COMMENTS_SQL = (
     "SELECT id, article_id, stance, body FROM comment WHERE consultation_id = $1 AND status = 'published' "
     "AND parent_id IS NULL AND id > $2"
 )
+# The themes are learnt from a sample: a hash of the id spreads it evenly over time and articles, whatever
+# other consultations' comments the ids are interleaved with. ($3: the share kept, out of 2^32.)
+SAMPLE_SQL = COMMENTS_SQL + " AND (id * 2654435761) % 4294967296 < $3"
+SAMPLE_SIZE = 20_000
 TEXT_ANSWERS_SQL = (
     "SELECT a.id AS id, a.text AS body FROM answer a WHERE a.question_id = $1 AND a.text IS NOT NULL AND a.id > $2"
 )
+# Votes on comments taken down later stay in, as Polis keeps a moderated-out comment: its column counts as
+# zeros (opinion.py), so the people who voted on it are scaled as Polis scales them.
 VOTES_SQL = (
-    "SELECT v.id AS id, v.account_id, v.comment_id, v.value FROM vote v JOIN comment c ON c.id = v.comment_id "
-    "WHERE c.consultation_id = $1 AND c.status = 'published' AND v.id > $2"
+    "SELECT v.id AS id, v.account_id, v.comment_id, v.value, c.status FROM vote v JOIN comment c ON c.id = v.comment_id "
+    "WHERE c.consultation_id = $1 AND v.id > $2"
 )
 
 
-async def _themes_and_sentiment(consultation_id: int, articles: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _sample(consultation_id: int, published: int) -> AsyncIterator[list[tuple[Any, ...]]]:
+    if published <= SAMPLE_SIZE * 1.2:
+        async for rows in _batches(COMMENTS_SQL, consultation_id):
+            yield rows
+        return
+    keep = int(2**32 * SAMPLE_SIZE / published)
+    last = 0
+    while True:
+        rows = await db.fetch_rows(f"{SAMPLE_SQL} ORDER BY id LIMIT {BATCH}", consultation_id, last, keep)
+        if rows:
+            yield rows
+        if len(rows) < BATCH:
+            return
+        last = int(rows[-1][0])
+
+
+async def _themes_and_sentiment(consultation_id: int, articles: list[dict[str, Any]], published: int) -> tuple[dict[str, Any], dict[str, Any]]:
     finder = ThemeFinder()
-    async for rows in _batches(COMMENTS_SQL, consultation_id):
-        finder.add_sample([(int(r["id"]), r["body"]) for r in rows])
+    async for rows in _sample(consultation_id, published):
+        finder.add_sample([(int(r[0]), r[3]) for r in rows])
     finder.fit()
     per_article: dict[Any, Counter] = defaultdict(Counter)
     tone = {"positive": 0, "neutral": 0, "negative": 0}
@@ -73,22 +108,22 @@ async def _themes_and_sentiment(consultation_id: int, articles: list[dict[str, A
     assigned = unassigned = 0
     names = {1: "positive", 0: "neutral", -1: "negative"}
     async for rows in _batches(COMMENTS_SQL, consultation_id):
-        labels = finder.assign([(int(r["id"]), r["body"]) for r in rows])
-        for row, label in zip(rows, labels):
+        labels = finder.assign([(int(r[0]), r[3]) for r in rows])
+        for (_id, article_id, stance, body), label in zip(rows, labels):
             if label is None:
                 unassigned += 1
             else:
                 assigned += 1
-                per_article[row["article_id"]][label] += 1
-            language = sentiment.detect_language(row["body"]) or "other"
-            score = sentiment.sentiment(row["body"], language if language != "other" else None)
+                per_article[article_id][label] += 1
+            language = sentiment.detect_language(body) or "other"
+            score = sentiment.sentiment(body, language if language != "other" else None)
             tone[names[score]] += 1
             by_language[language][names[score]] += 1
             # How often the text's tone agrees with the side its author chose: a check on the method
             # with this consultation's own data.
-            if row["stance"] in ("support", "oppose") and score != 0:
+            if stance in ("support", "oppose") and score != 0:
                 stance_checked += 1
-                stance_matched += (score == 1) == (row["stance"] == "support")
+                stance_matched += (score == 1) == (stance == "support")
     themes = finder.result()
     for article in articles:
         counts = per_article.get(article["id"], Counter())
@@ -109,11 +144,11 @@ async def _text_answer_themes(question_id: int) -> dict[str, Any]:
     finder = ThemeFinder(max_themes=5)
     count = 0
     async for rows in _batches(TEXT_ANSWERS_SQL, question_id):
-        finder.add_sample([(int(r["id"]), r["body"]) for r in rows])
+        finder.add_sample([(int(r[0]), r[1]) for r in rows])
         count += len(rows)
     finder.fit()
     async for rows in _batches(TEXT_ANSWERS_SQL, question_id):
-        finder.assign([(int(r["id"]), r["body"]) for r in rows])
+        finder.assign([(int(r[0]), r[1]) for r in rows])
     return {"answers": count, "themes": finder.result()}
 
 
@@ -121,14 +156,20 @@ async def _opinion_groups(consultation_id: int) -> dict[str, Any]:
     participants: list[np.ndarray] = []
     comments: list[np.ndarray] = []
     values: list[np.ndarray] = []
+    taken_down: set[int] = set()
     async for rows in _batches(VOTES_SQL, consultation_id, VOTE_BATCH):
-        participants.append(np.fromiter((r["account_id"] for r in rows), dtype=np.int64, count=len(rows)))
-        comments.append(np.fromiter((r["comment_id"] for r in rows), dtype=np.int64, count=len(rows)))
-        values.append(np.fromiter((VOTE_VALUES.get(r["value"], 0) for r in rows), dtype=np.int8, count=len(rows)))
+        _ids, accounts, voted, value_names, statuses = zip(*rows)
+        participants.append(np.fromiter(accounts, dtype=np.int64, count=len(rows)))
+        comments.append(np.fromiter(voted, dtype=np.int64, count=len(rows)))
+        values.append(np.fromiter((VOTE_VALUES.get(v, 0) for v in value_names), dtype=np.int8, count=len(rows)))
+        taken_down.update(int(c) for c, status in zip(voted, statuses) if status != "published")
     if not participants:
         empty = np.zeros(0, dtype=np.int64)
         return opinion.opinion_groups(empty, empty, np.zeros(0, dtype=np.int8))
-    return opinion.opinion_groups(np.concatenate(participants), np.concatenate(comments), np.concatenate(values))
+    return opinion.opinion_groups(
+        np.concatenate(participants), np.concatenate(comments), np.concatenate(values),
+        rejected=np.fromiter(taken_down, dtype=np.int64, count=len(taken_down)),
+    )
 
 
 async def compute(consultation_id: int, time_zone: str) -> dict[str, Any]:
@@ -152,7 +193,7 @@ async def compute(consultation_id: int, time_zone: str) -> dict[str, Any]:
         if question["kind"] == "text":
             question["text"] = await _text_answer_themes(question["id"])
     lap("articles_and_questions")
-    data["themes"], data["sentiment"] = await _themes_and_sentiment(consultation_id, data["articles"])
+    data["themes"], data["sentiment"] = await _themes_and_sentiment(consultation_id, data["articles"], data["participation"]["comments"]["published"])
     lap("themes_and_sentiment")
     data["campaigns"] = await aggregate.campaigns(consultation_id)
     data["moderation"] = await aggregate.moderation(consultation_id)

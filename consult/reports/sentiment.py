@@ -3,10 +3,11 @@
 The method (a lexicon method, chosen because it is fast, explainable and needs no training data, which does not
 exist for Vietnamese comments on draft laws):
 
-* **Language.** A text is Vietnamese when its letters carry Vietnamese diacritics (ă, đ, ơ, ư, ạ, ế...) on a good
-  share of its words, or, typed without them, when it uses more common Vietnamese function words ("khong",
-  "duoc", "nguoi", "cua"...) than common English ones ("the", "and", "of"...); English in the opposite case;
-  None when it cannot tell (then both word lists are tried and the stronger verdict is kept).
+* **Language.** A text is Vietnamese when Vietnamese diacritics (ă, đ, ơ, ư, ạ, ế...) are on most of its
+  syllables (at least 4 for every 10 words). Otherwise its words, diacritics removed, are compared with common
+  function words: more Vietnamese ones ("khong", "duoc", "nguoi", "cua"...) than English ones ("the", "and",
+  "of"...) is Vietnamese typed without diacritics, the opposite English ("I visited Hà Nội and the trains were
+  late" is English). None when it cannot tell (then both word lists are tried and the stronger verdict kept).
 * **Words.** The text is lowercased (NFC, Vietnamese tone marks in their new places: "hoà" -> "hòa") and cut
   into words and punctuation. Phrases of the word list (``lexicons/sentiment_vi.txt``, ``sentiment_en.txt``)
   are matched longest first, so "không gian" (space) is not "không" (not), and "gây khó khăn" counts once.
@@ -27,8 +28,9 @@ exist for Vietnamese comments on draft laws):
 The word lists were written for this project and tuned on the development half of two labelled sets of citizen
 comments (``bench/data/sentiment_vi.tsv``, ``sentiment_en.tsv``), and measured on the held-out half with
 ``python -m bench.evaluate_sentiment``: ``MEASURED`` holds those figures (a test keeps it equal to a fresh
-evaluation): accuracy 0.967 in both languages on 90 held-out sentences each (on the development half, 1.0: the
-lists fit the sentences they were written against). The sentences and the word lists were written by the same
+evaluation): accuracy and macro-F1 0.967 in both languages on 90 held-out sentences each (on the development
+half, 1.0: the lists fit the sentences they were written against). Speed: about 30,000 comments a second on one
+core, language detection included. The sentences and the word lists were written by the same
 authors, who know which words such comments use, so these figures are an upper bound: real comments, with
 sarcasm, typos, comparisons, mixed verdicts and opinions stated without evaluative words ("the plant emits black
 smoke all night"), will score lower. The report's check of tone against the side each author chose (support or

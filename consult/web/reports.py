@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from consult import exports, i18n, outcomes, profile, queries
+from consult import exports, i18n, outcomes, profile, queries, security
 from consult.i18n import gettext as _
 from consult.models import ConsultationStatus, OutcomeDecision
 from consult.permissions import Principal, can_act_for_agency, can_export_personal, can_read_report
@@ -194,13 +194,13 @@ async def export(request: Request) -> Response:
         await outcomes.record_personal_export(account, consultation["id"], kind, fmt)
     # Each request reads in its own keyset batches: two at once (a double click) each get the whole file.
     if fmt == "csv":
-        chunks = exports.csv_chunks(kind, consultation["id"], personal=personal, secret=settings.secret_key)
+        chunks = exports.csv_chunks(kind, consultation["id"], personal=personal, secret=security.participant_key_secret(settings.secret_key))
         return StreamingResponse(chunks, media_type=EXPORT_FORMATS[fmt], headers=headers)
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
     handle.close()
     path = Path(handle.name)
     try:
-        await exports.write_xlsx(kind, consultation["id"], path, personal=personal, secret=settings.secret_key)
+        await exports.write_xlsx(kind, consultation["id"], path, personal=personal, secret=security.participant_key_secret(settings.secret_key))
     except BaseException:
         path.unlink(missing_ok=True)
         raise
