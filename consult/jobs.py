@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 
 from arq.cron import cron
@@ -58,9 +59,10 @@ async def build_report(ctx: dict, consultation_id: int) -> str:
 async def refresh_reports(ctx: dict) -> list[int]:
     """Prompts the builds that are due (open consultations with new activity, closed ones without a
     final report, requests the queue lost); the job id keeps one build per consultation at a time."""
+    period = max(ctx["settings"].report_refresh_seconds, 60)
     due = await outcomes.due_reports(ctx["settings"].report_refresh_seconds)
     for consultation_id in due:
-        await enqueue("build_report", consultation_id, _job_id=build.job_id(consultation_id))
+        await enqueue("build_report", consultation_id, _job_id=build.job_id(consultation_id, f"cron-{int(time.time() // period)}"))
     return due
 
 

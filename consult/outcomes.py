@@ -51,9 +51,10 @@ async def request_report(actor: Principal | None, consultation_id: int) -> bool:
     report, _created = await Report.get_or_create(consultation_id=consultation_id)
     if report.started_at is not None and report.started_at > now() - timedelta(hours=1):
         return False
-    await Report.filter(id=report.id).update(requested_at=now())
+    requested = now()
+    await Report.filter(id=report.id).update(requested_at=requested)
     await _audit(actor, "report.request", "consultation", consultation_id)
-    return await enqueue("build_report", consultation_id, _job_id=report_job_id(consultation_id))
+    return await enqueue("build_report", consultation_id, _job_id=report_job_id(consultation_id, f"request-{requested.timestamp():.3f}"))
 
 
 async def due_reports(refresh_seconds: int) -> list[int]:

@@ -576,7 +576,7 @@ async def advance_lifecycle(settings: Settings, when: datetime | None = None) ->
 async def _build_final_report(consultation_id: int) -> None:
     """The report built after closing is final. If the prompt is lost, the refresh cron finds a closed
     consultation without a final report and builds it."""
-    await enqueue("build_report", consultation_id, _job_id=f"build_report:{consultation_id}:final")
+    await enqueue("build_report", consultation_id, _job_id=f"build_report:{consultation_id}:closing")
 
 
 # Followers hear of these changes; the values name the mail templates.

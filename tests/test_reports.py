@@ -342,3 +342,22 @@ async def test_themes_learnt_from_a_sample_still_place_every_comment(monkeypatch
     themes = data["themes"]
     assert themes["assigned"] + themes["unassigned"] == len(published)
     assert sum(t["size"] for t in themes["items"]) == themes["assigned"]
+
+
+async def test_a_campaign_is_shown_by_its_first_published_copy_never_a_rejected_one(new_client, run_jobs):
+    from consult.models import Campaign
+
+    c, _article, people, _published = await seeded()
+    campaign = await Campaign.create(consultation=c, size=3, first_seen=NOW, last_seen=NOW)
+    rejected = await comment(c, people[0], "Bản đầu tiên bị từ chối vì có số điện thoại 0912 345 678", status=CommentStatus.REJECTED)
+    shown = await comment(c, people[1], "Bản thư mẫu đã được đăng về thời hạn giải quyết hồ sơ")
+    await comment(c, people[2], "Bản thư mẫu đã được đăng về thời hạn giải quyết hồ sơ")
+    await Comment.filter(id__in=[rejected.id, shown.id]).update(campaign=campaign)
+    _official, staff = await official_of(c, new_client)
+    report = await build_now(staff, c, run_jobs)
+    item = report.data["campaigns"]["items"][0]
+    assert item["example"]["comment_id"] == shown.id and "0912" not in json.dumps(report.data, ensure_ascii=False)
+    await Comment.filter(id=shown.id).update(status=CommentStatus.HIDDEN)
+    report = await build_now(staff, c, run_jobs)
+    assert report.data["campaigns"]["items"][0]["example"] == {"comment_id": None, "text": ""}
+    assert "No copy was published." in text_of((await staff.get(f"/consultations/{c.slug}/report")).text)

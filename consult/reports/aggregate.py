@@ -233,11 +233,14 @@ async def campaigns(consultation_id: int) -> dict[str, Any]:
             *p.values,
         )
         by_campaign: dict[int, dict[str, int]] = defaultdict(dict)
+        # The text shown is the first copy that was published: a rejected copy's text never reaches the report,
+        # which becomes public with the outcome.
         first: dict[int, int] = {}
         for row in statuses:
             cid = int(row["campaign_id"])
             by_campaign[cid][row["status"]] = _int(row["n"])
-            first[cid] = min(first.get(cid, int(row["first_id"])), int(row["first_id"]))
+            if row["status"] == "published":
+                first[cid] = int(row["first_id"])
         p = _Params()
         examples = {
             int(r["id"]): r["body"]

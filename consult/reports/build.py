@@ -32,8 +32,10 @@ FINAL_STATUSES = (ConsultationStatus.CLOSED, ConsultationStatus.OUTCOME_PUBLISHE
 VOTE_VALUES = {"agree": 1, "disagree": -1, "pass": 0}
 
 
-def job_id(consultation_id: int) -> str:
-    return f"build_report:{consultation_id}"
+def job_id(consultation_id: int, occasion: str) -> str:
+    """One build per consultation and occasion: a cron period, an official's request (its time), the closing.
+    A finished job's id blocks the same id for a while (arq's keep_result), so each occasion has its own."""
+    return f"build_report:{consultation_id}:{occasion}"
 
 
 async def _batches(sql: str, first: Any, batch: int = BATCH) -> AsyncIterator[list[tuple[Any, ...]]]:
