@@ -53,6 +53,7 @@ from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
 
 from consult import db
+from consult.queries import _Params
 from consult.models import CommentStatus, DecisionReason, OutcomeDecision, Question, QuestionKind, Stance, VoteValue
 from consult.profile import PROVINCES, RESPONDENT_KINDS
 
@@ -293,18 +294,6 @@ def _keyer(secret: str, consultation_id: int) -> Callable[[int | None], str]:
 
 
 # --- the queries ---------------------------------------------------------------------------------------
-
-
-class _Params:
-    """Numbered placeholders ($1, $2...) in the order the values are added: on SQLite db.fetch turns them into
-    ?, so each must appear once and in order."""
-
-    def __init__(self) -> None:
-        self.values: list[Any] = []
-
-    def __call__(self, value: Any) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
 
 
 def _time_sql(expression: str, dialect: str, *, minute: bool) -> str:

@@ -14,6 +14,7 @@ from consult.models import Consultation, ConsultationStatus, OpenDataRelease, Ou
 from consult.permissions import Principal, can_act_for_agency, can_read_report
 from consult.queries import _Params
 from consult.queue import enqueue
+from consult.reports.aggregate import utc_time
 from consult.reports.build import job_id as report_job_id
 from consult.services import PermissionDenied, ServiceError, Validator, _audit, notify_followers, send_queued
 from consult.settings import Settings
@@ -70,9 +71,9 @@ async def due_reports(refresh_seconds: int) -> list[int]:
     )
     due = []
     for row in rows:
-        built = _as_time(row["built_at"])
-        started = _as_time(row["started_at"])
-        requested = _as_time(row["requested_at"])
+        built = utc_time(row["built_at"])
+        started = utc_time(row["started_at"])
+        requested = utc_time(row["requested_at"])
         if started is not None and started > moment - timedelta(hours=1):
             continue  # running
         if requested is not None and requested < moment - timedelta(minutes=1):
@@ -95,14 +96,6 @@ async def _has_activity(row: dict[str, Any]) -> bool:
         *p.values,
     )
     return bool(found)
-
-
-def _as_time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace(" ", "T"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 async def report_of(consultation_id: int) -> dict[str, Any] | None:

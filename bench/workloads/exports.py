@@ -48,6 +48,7 @@ import asyncpg
 from bench.cpu import CpuShares
 from bench.databases import BenchDatabase, fresh_database, log, pg_connect, require_postgres
 from bench.registry import Options, workload
+from bench.workloads.moderation import QUEUE_SENTENCES
 from bench.servers import BenchError
 
 ACCOUNTS = 200_000
@@ -59,16 +60,7 @@ SECRET = "bench-participant-key-secret"
 TARGET_100K_S = 5.0
 TARGET_1M_S = 60.0
 
-SENTENCES = [
-    "Tôi đề nghị làm rõ thẩm quyền của Ủy ban nhân dân cấp xã trong việc xác nhận nguồn gốc đất cho hộ gia đình.",
-    "Nên quy định thời hạn trả lời bằng văn bản và công khai danh mục giấy tờ cần nộp trên cổng dịch vụ công.",
-    "The draft should say who pays for relocating households when a project is delayed for more than two years.",
-    "Families in my ward have waited since 2019 with no compensation and no permission to repair their houses.",
-    "Đồng ý với việc tăng mức xử phạt, nhưng cần phân biệt vi phạm lần đầu của hộ kinh doanh nhỏ với doanh nghiệp.",
-    "Điều khoản chuyển tiếp chưa nói gì về các hồ sơ đã nộp trước ngày Luật có hiệu lực, đề nghị bổ sung ngay.",
-    "Please publish the traffic study behind the new bus lanes, with the counts at each junction along the route.",
-    "Cần bổ sung quy định về trách nhiệm của chủ đầu tư khi công trình gây lún nứt nhà dân ở khu vực lân cận.",
-]
+SENTENCES = QUEUE_SENTENCES  # the same realistic bodies as the moderation queue's workload
 PROVINCE_CODES = ("ha-noi", "ho-chi-minh", "da-nang", "hai-phong", "can-tho", "nghe-an", "thanh-hoa", "dong-nai", "abroad")
 KINDS = ("individual", "individual", "individual", "business", "organisation", "public_body", "expert")
 STANCES = ("support", "oppose", "change")

@@ -24,8 +24,10 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
-def _when(value: Any) -> datetime:
-    """A time as the driver returns it (PostgreSQL: datetime; SQLite: text), in UTC."""
+def utc_time(value: Any) -> datetime | None:
+    """A time as the driver returns it (PostgreSQL: datetime; SQLite: text), in UTC; None stays None."""
+    if value is None:
+        return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace(" ", "T"))
     if value.tzinfo is None:
@@ -125,7 +127,7 @@ def _hour(column: str) -> str:
 def _hour_value(value: Any) -> datetime:
     if isinstance(value, str):
         return datetime.strptime(value[:13], "%Y-%m-%dT%H" if "T" in value else "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
-    return _when(value)
+    return utc_time(value)
 
 
 def _dialect() -> str:
@@ -250,7 +252,7 @@ async def campaigns(consultation_id: int) -> dict[str, Any]:
             cid = int(row["id"])
             items.append({
                 "id": cid, "size": _int(row["size"]),
-                "first_seen": _when(row["first_seen"]).isoformat(), "last_seen": _when(row["last_seen"]).isoformat(),
+                "first_seen": utc_time(row["first_seen"]).isoformat(), "last_seen": utc_time(row["last_seen"]).isoformat(),
                 "statuses": by_campaign.get(cid, {}),
                 "example": {"comment_id": first.get(cid), "text": _excerpt(examples.get(first.get(cid), ""))},
             })
