@@ -74,3 +74,61 @@ async def fetch_rows(sql: str, *params: Any) -> list[tuple[Any, ...]]:
         sql = _NUMBERED.sub("?", sql)
     _count, records = await connection.execute_query(sql, list(params))
     return [tuple(record) for record in records]
+
+
+def can_copy() -> bool:
+    """Whether the database streams a query's result with COPY (PostgreSQL; SQLite has no COPY)."""
+    return connections.get("default").capabilities.dialect == "postgres"
+
+
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_COPY_CHUNK_ROWS = 1 << 18  # rows decoded at once: bounded buffers whatever the size of the result
+
+
+async def copy_integers(select_sql: str, *params: Any, widths: tuple[int, ...]) -> list[Any]:
+    """The columns of ``select_sql`` as numpy integer arrays, read with PostgreSQL's binary COPY: no Python
+    object per value, which made reading 5,000,000 votes as rows take ~45 s. Every column must be a non-null
+    integer of the byte width given (2: smallint, 4: integer, 8: bigint); cast and COALESCE in the SELECT.
+    PostgreSQL only (``can_copy``)."""
+    import numpy as np
+
+    record = np.dtype([("fields", ">i2")] + [item for i, width in enumerate(widths)
+                                            for item in ((f"length{i}", ">i4"), (f"value{i}", f">i{width}"))])
+    parts: list[list[Any]] = [[] for _ in widths]
+    state = {"buffer": bytearray(), "header": False}
+
+    def decode() -> None:
+        buffer = state["buffer"]
+        if not state["header"]:
+            if len(buffer) < 19:
+                return
+            if bytes(buffer[:11]) != _COPY_SIGNATURE:
+                raise ValueError("not a binary COPY stream")
+            skip = 19 + int.from_bytes(buffer[15:19], "big")
+            if len(buffer) < skip:
+                return
+            del buffer[:skip]
+            state["header"] = True
+        count = len(buffer) // record.itemsize  # the 2-byte trailer is never a whole row
+        if not count:
+            return
+        rows = np.frombuffer(bytes(buffer[: count * record.itemsize]), dtype=record)
+        del buffer[: count * record.itemsize]
+        if (rows["fields"] != len(widths)).any() or any((rows[f"length{i}"] != w).any() for i, w in enumerate(widths)):
+            raise ValueError("COPY rows of another shape than the widths given (a NULL, or a wrong cast)")
+        for i, width in enumerate(widths):
+            parts[i].append(rows[f"value{i}"].astype(f"=i{width}"))
+
+    async def received(chunk: bytes) -> None:
+        state["buffer"] += chunk
+        if len(state["buffer"]) >= _COPY_CHUNK_ROWS * record.itemsize:
+            decode()
+
+    connection = connections.get("default")
+    async with connection.acquire_connection() as raw:
+        await raw.copy_from_query(select_sql, *params, output=received, format="binary")
+    decode()
+    if state["buffer"] != b"\xff\xff":  # what is left must be the trailer: -1 as a field count
+        raise ValueError("COPY stream ended inside a row")
+    return [np.concatenate(columns) if columns else np.zeros(0, dtype=f"=i{width}")
+            for columns, width in zip(parts, widths)]

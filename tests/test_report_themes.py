@@ -258,3 +258,13 @@ def test_the_sample_is_bounded():
 def test_stop_words_and_pyvi_lexicon_files_are_read():
     assert {"của", "và", "là", "các", "những", "được", "cho", "với", "này", "có", "không", "chúng_tôi"} <= th.stop_words("vi")
     assert {"the", "and", "of", "dear"} <= th.stop_words("en")
+
+
+def test_two_themes_never_share_a_label():
+    """k-means may split one subject in two: the smaller theme's label takes a later key term that tells it apart."""
+    from consult.reports.themes import _distinct_label
+
+    used = {"nhựa, rác, thu gom"}
+    assert _distinct_label(["nhựa", "rác", "thu gom", "phí", "túi"], used) == "nhựa, rác, phí"
+    assert _distinct_label(["nhựa", "rác", "thu gom", "phí"], used | {"nhựa, rác, phí"}) == "nhựa, rác, thu gom (2)"
+    assert _distinct_label(["túi", "siêu thị"], used) == "túi, siêu thị"

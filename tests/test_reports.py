@@ -344,6 +344,44 @@ async def test_themes_learnt_from_a_sample_still_place_every_comment(monkeypatch
     assert sum(t["size"] for t in themes["items"]) == themes["assigned"]
 
 
+async def test_the_opinion_step_reads_every_vote_as_stored():
+    """The votes as the opinion groups get them (binary COPY on PostgreSQL, keyset batches on SQLite): every vote of
+    this consultation and no other's, its value as a number, and the comments taken down since."""
+    from consult.reports import build
+
+    c, _article, people, published = await seeded()
+    other = await consultation(slug="luat-khac")
+    elsewhere = await comment(other, people[0], "Ở tham vấn khác.")
+    await Vote.create(comment=elsewhere, account=people[1], value="agree")
+    await Vote.create(comment=published[6], account=people[0], value="pass")
+    await Comment.filter(id=published[4].id).update(status=CommentStatus.HIDDEN)
+    participants, comments, values, taken_down = await build._votes(c.id)
+    expected = sorted((v.account_id, v.comment_id, {"agree": 1, "disagree": -1, "pass": 0}[v.value])
+                      for v in await Vote.filter(comment__consultation_id=c.id))
+    assert len(expected) > 30
+    assert sorted(zip(participants.tolist(), comments.tolist(), values.tolist())) == expected
+    assert taken_down.tolist() == [published[4].id]
+
+
+async def test_tone_counted_in_a_worker_process_is_the_tone_counted_here(monkeypatch, settings):
+    """From TONE_WORKER_FROM published comments on, the tone is counted in a second process, batch by batch with a
+    bounded backlog; the figures are the same as counted in the job's own process."""
+    from consult.reports import build
+
+    c, _article, people, _published = await seeded()
+    await comment(c, people[0], "Tôi rất ủng hộ quy định này, rất tốt và hợp lý.", stance="support")
+    await comment(c, people[1], "This rule is terrible and unfair to small shops.", stance="oppose")
+    await comment(c, people[2], "Quy định này không tốt, gây khó khăn cho người dân.", stance="oppose")
+    await build.build(c.id, settings.timezone)
+    here = (await Report.get(consultation_id=c.id)).data["sentiment"]
+    assert here["positive"] >= 1 and here["negative"] >= 2 and here["stance_matched"] >= 3
+    assert set(here["by_language"]) >= {"vi", "en"} and here["total"] == len(_published) + 3
+    monkeypatch.setattr(build, "TONE_WORKER_FROM", 1)
+    monkeypatch.setattr(build, "BATCH", 2)  # six batches: more than the backlog
+    await build.build(c.id, settings.timezone)
+    assert (await Report.get(consultation_id=c.id)).data["sentiment"] == here
+
+
 async def test_a_campaign_is_shown_by_its_first_published_copy_never_a_rejected_one(new_client, run_jobs):
     from consult.models import Campaign
 

@@ -272,14 +272,29 @@ async def seed_consultation(
 # --- measuring -------------------------------------------------------------------------------------------
 
 
-def _rss_mib() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
+def _rss_mib(pid: str = "self") -> float:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
+    except (OSError, IndexError, ValueError):  # a child that has just ended
+        return 0.0
+
+
+def _children() -> list[str]:
+    pids: list[str] = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids += (task / "children").read_text().split()
+        except OSError:
+            continue
+    return pids
 
 
 class RssSampler:
-    """The resident memory of this process, sampled every 20 ms by a thread while a run goes: its peak."""
+    """The resident memory of this process, sampled every 20 ms by a thread while a run goes: its peak. With
+    ``children``, of this process and the processes it started (the report job's tone worker) added up."""
 
-    def __init__(self, interval: float = 0.02):
+    def __init__(self, interval: float = 0.02, children: bool = False):
+        self.children = children
         self.interval = interval
         self.peak = 0.0
         self._stop = threading.Event()
@@ -287,7 +302,7 @@ class RssSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, _rss_mib())
+            self.peak = max(self.peak, _rss_mib() + (sum(map(_rss_mib, _children())) if self.children else 0.0))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "RssSampler":

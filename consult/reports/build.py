@@ -8,12 +8,15 @@ the themes, then every comment to assign themes and sentiment), votes into compa
 from __future__ import annotations
 
 import asyncio
+import collections
+import concurrent.futures
 import contextlib
 import logging
+import multiprocessing
 import time
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterator
 
 import numpy as np
 from tortoise.expressions import Q
@@ -38,19 +41,21 @@ def job_id(consultation_id: int, occasion: str) -> str:
     return f"build_report:{consultation_id}:{occasion}"
 
 
-async def _batches(sql: str, first: Any, batch: int = BATCH) -> AsyncIterator[list[tuple[Any, ...]]]:
+async def _batches(sql: str, first: Any, batch: int | None = None) -> AsyncIterator[list[tuple[Any, ...]]]:
     """Keyset pages of ``sql`` (which selects ``id`` first and has ``$1`` for ``first``, ``$2`` for the last id
     seen): never OFFSET, never everything at once. The next page is asked for before this one is handed
     over, so the database reads it while Python works on this one (the two use different cores)."""
 
+    size = int(batch or BATCH)
+
     async def page(last: int) -> list[tuple[Any, ...]]:
-        return await db.fetch_rows(f"{sql} ORDER BY id LIMIT {int(batch)}", first, last)
+        return await db.fetch_rows(f"{sql} ORDER BY id LIMIT {size}", first, last)
 
     pending = asyncio.ensure_future(page(0))
     try:
         while True:
             rows = await pending
-            if len(rows) < batch:
+            if len(rows) < size:
                 if rows:
                     yield rows
                 return
@@ -98,48 +103,88 @@ async def _sample(consultation_id: int, published: int) -> AsyncIterator[list[tu
         last = int(rows[-1][0])
 
 
+# From this many published comments on, their tone is counted in a worker process, beside the theme assignment
+# in this one (the two took 35 and 40 s of one core at 900,000 comments): a second core, for the price of
+# starting a process (about a second).
+TONE_WORKER_FROM = 50_000
+TONE_BACKLOG = 2  # batches handed to the worker and not yet counted: bounded memory if it falls behind
+
+
+@contextlib.contextmanager
+def _tone_worker(published: int) -> Iterator[concurrent.futures.Executor | None]:
+    if published < TONE_WORKER_FROM:
+        yield None
+        return
+    # spawn, not fork: the parent runs an event loop and database connections a forked child must not share.
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _Tones:
+    """The tone tallies of every batch, added up."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+        self.checked = self.matched = 0
+
+    def add(self, tally: dict[str, Any]) -> None:
+        self.counts.update(tally["counts"])
+        self.checked += tally["checked"]
+        self.matched += tally["matched"]
+
+    def result(self) -> dict[str, Any]:
+        names = {1: "positive", 0: "neutral", -1: "negative"}
+        tone = dict.fromkeys(names.values(), 0)
+        by_language: dict[str, dict[str, int]] = {}
+        for (language, verdict), n in sorted(self.counts.items()):
+            tone[names[verdict]] += n
+            by_language.setdefault(language, dict.fromkeys(names.values(), 0))[names[verdict]] += n
+        return {
+            **tone,
+            "total": sum(tone.values()),
+            "by_language": by_language,
+            "measured": sentiment.MEASURED,
+            "stance_checked": self.checked,
+            "stance_matched": self.matched,
+        }
+
+
 async def _themes_and_sentiment(consultation_id: int, articles: list[dict[str, Any]], published: int) -> tuple[dict[str, Any], dict[str, Any]]:
     finder = ThemeFinder()
     async for rows in _sample(consultation_id, published):
         finder.add_sample([(int(r[0]), r[3]) for r in rows])
     finder.fit()
     per_article: dict[Any, Counter] = defaultdict(Counter)
-    tone = {"positive": 0, "neutral": 0, "negative": 0}
-    by_language: dict[str, dict[str, int]] = defaultdict(lambda: {"positive": 0, "neutral": 0, "negative": 0})
-    stance_checked = stance_matched = 0
+    tones = _Tones()
     assigned = unassigned = 0
-    names = {1: "positive", 0: "neutral", -1: "negative"}
-    async for rows in _batches(COMMENTS_SQL, consultation_id):
-        labels = finder.assign([(int(r[0]), r[3]) for r in rows])
-        for (_id, article_id, stance, body), label in zip(rows, labels):
-            if label is None:
-                unassigned += 1
+    loop = asyncio.get_running_loop()
+    with _tone_worker(published) as worker:
+        backlog: collections.deque[asyncio.Future] = collections.deque()
+        async for rows in _batches(COMMENTS_SQL, consultation_id):
+            pairs = [(stance, body) for _id, _article, stance, body in rows]
+            if worker is None:
+                tones.add(sentiment.tally(pairs))
             else:
-                assigned += 1
-                per_article[article_id][label] += 1
-            language = sentiment.detect_language(body) or "other"
-            score = sentiment.sentiment(body, language if language != "other" else None)
-            tone[names[score]] += 1
-            by_language[language][names[score]] += 1
-            # How often the text's tone agrees with the side its author chose: a check on the method
-            # with this consultation's own data.
-            if stance in ("support", "oppose") and score != 0:
-                stance_checked += 1
-                stance_matched += (score == 1) == (stance == "support")
+                backlog.append(loop.run_in_executor(worker, sentiment.tally, pairs))
+            labels = finder.assign([(int(r[0]), r[3]) for r in rows])
+            for (_id, article_id, _stance, _body), label in zip(rows, labels):
+                if label is None:
+                    unassigned += 1
+                else:
+                    assigned += 1
+                    per_article[article_id][label] += 1
+            while len(backlog) > TONE_BACKLOG:
+                tones.add(await backlog.popleft())
+        while backlog:
+            tones.add(await backlog.popleft())
     themes = finder.result()
     for article in articles:
         counts = per_article.get(article["id"], Counter())
         article["themes"] = [{"theme": theme, "count": n} for theme, n in counts.most_common(3)]
-    theme_part = {"items": themes, "assigned": assigned, "unassigned": unassigned}
-    tone_part = {
-        **tone,
-        "total": sum(tone.values()),
-        "by_language": {k: v for k, v in sorted(by_language.items())},
-        "measured": sentiment.MEASURED,
-        "stance_checked": stance_checked,
-        "stance_matched": stance_matched,
-    }
-    return theme_part, tone_part
+    return {"items": themes, "assigned": assigned, "unassigned": unassigned}, tones.result()
 
 
 async def _text_answer_themes(question_id: int) -> dict[str, Any]:
@@ -154,24 +199,39 @@ async def _text_answer_themes(question_id: int) -> dict[str, Any]:
     return {"answers": count, "themes": finder.result()}
 
 
-async def _opinion_groups(consultation_id: int) -> dict[str, Any]:
-    participants: list[np.ndarray] = []
-    comments: list[np.ndarray] = []
-    values: list[np.ndarray] = []
+VOTES_COPY_SQL = (
+    "SELECT v.account_id::int8, v.comment_id::int8, "
+    "(CASE v.value WHEN 'agree' THEN 1 WHEN 'disagree' THEN -1 ELSE 0 END)::int2, "
+    "(CASE WHEN c.status = 'published' THEN 0 ELSE 1 END)::int2 FROM vote v JOIN comment c ON c.id = v.comment_id WHERE c.consultation_id = $1"
+)
+
+
+async def _votes(consultation_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every vote of the consultation as (participant, comment, value) arrays, and the comments taken down."""
+    if db.can_copy():
+        participants, comments, values, down = await db.copy_integers(VOTES_COPY_SQL, consultation_id, widths=(8, 8, 2, 2))
+        return participants, comments, values.astype(np.int8), np.unique(comments[down == 1])
+    parts: list[np.ndarray] = []
+    comment_parts: list[np.ndarray] = []
+    value_parts: list[np.ndarray] = []
     taken_down: set[int] = set()
     async for rows in _batches(VOTES_SQL, consultation_id, VOTE_BATCH):
         _ids, accounts, voted, value_names, statuses = zip(*rows)
-        participants.append(np.fromiter(accounts, dtype=np.int64, count=len(rows)))
-        comments.append(np.fromiter(voted, dtype=np.int64, count=len(rows)))
-        values.append(np.fromiter((VOTE_VALUES.get(v, 0) for v in value_names), dtype=np.int8, count=len(rows)))
+        parts.append(np.fromiter(accounts, dtype=np.int64, count=len(rows)))
+        comment_parts.append(np.fromiter(voted, dtype=np.int64, count=len(rows)))
+        value_parts.append(np.fromiter((VOTE_VALUES.get(v, 0) for v in value_names), dtype=np.int8, count=len(rows)))
         taken_down.update(int(c) for c, status in zip(voted, statuses) if status != "published")
-    if not participants:
-        empty = np.zeros(0, dtype=np.int64)
-        return opinion.opinion_groups(empty, empty, np.zeros(0, dtype=np.int8))
-    return opinion.opinion_groups(
-        np.concatenate(participants), np.concatenate(comments), np.concatenate(values),
-        rejected=np.fromiter(taken_down, dtype=np.int64, count=len(taken_down)),
-    )
+
+    def joined(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
+
+    return (joined(parts, np.int64), joined(comment_parts, np.int64), joined(value_parts, np.int8),
+            np.fromiter(taken_down, dtype=np.int64, count=len(taken_down)))
+
+
+async def _opinion_groups(consultation_id: int) -> dict[str, Any]:
+    participants, comments, values, taken_down = await _votes(consultation_id)
+    return opinion.opinion_groups(participants, comments, values, rejected=taken_down)
 
 
 async def compute(consultation_id: int, time_zone: str) -> dict[str, Any]:

@@ -40,7 +40,8 @@ The method, in two passes over the comments so that memory stays bounded however
    whole sample (from the subsample's centroids and from ``FINAL_RESTARTS`` k-means++ starts; the lowest inertia
    wins).
 5. **Names.** A theme's key terms (at most ``TERMS``) are those whose mean TF-IDF weight in its sampled comments
-   most exceeds their mean weight in the other themes' comments; the label is the first ``LABEL_TERMS``. A
+   most exceeds their mean weight in the other themes' comments; the label is the first ``LABEL_TERMS`` (the last
+   replaced by a later term when a larger theme has that label already). A
    syllable found more often inside lexicon words than alone ("thủ" of "thủ tục") is not a key term, nor is a
    term contained in a better one. Words are shown as most often written inside sentences ("SNAP", "Hà Nội").
 6. **Assignment.** ``assign`` gives every comment the theme of the nearest centroid (cosine) in the same
@@ -424,17 +425,18 @@ class _Table:
         return out
 
 
-_UNSAFE = np.ones(256, dtype=np.int64)
+_UNSAFE = np.ones(256, dtype=np.uint8)
 _UNSAFE[np.frombuffer(_SAFE_BYTES, dtype=np.uint8)] = 0
 
 
-def _between(cumulative: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Sums over [start, end) from a cumulative sum (empty ranges: 0)."""
-    if not cumulative.size:
-        return np.zeros(len(starts), dtype=np.int64)
-    total = np.where(ends > 0, cumulative[np.maximum(ends - 1, 0)], 0)
-    before = np.where(starts > 0, cumulative[np.maximum(starts - 1, 0)], 0)
-    return total - before
+def _any_between(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Whether each range [start, end) of ``values`` (uint8) holds a nonzero value; the bytes between ranges
+    must be 0. One pass without widening (a cumulative sum in int64 of every byte was a tenth of assign)."""
+    out = np.zeros(len(starts), dtype=bool)
+    filled = ends > starts
+    if filled.any():
+        out[filled] = np.maximum.reduceat(values, starts[filled]) > 0
+    return out
 
 
 _FUNCTION_WORDS = _Table([w.encode() for w in VI_FUNCTION_WORDS] + [w.encode() for w in EN_FUNCTION_WORDS],
@@ -466,8 +468,9 @@ class _Batch:
         separators = np.flatnonzero(raw == 1)
         starts_of_rows = np.concatenate(([0], separators + 1)).astype(np.int64)
         ends_of_rows = np.concatenate((separators, [len(data)])).astype(np.int64)
-        unsafe = np.cumsum(_UNSAFE[raw], dtype=np.int64)
-        unsafe_rows = np.flatnonzero(_between(unsafe, starts_of_rows, ends_of_rows) > 0).tolist()
+        unsafe = _UNSAFE[raw]
+        unsafe[separators] = 0
+        unsafe_rows = np.flatnonzero(_any_between(unsafe, starts_of_rows, ends_of_rows)).tolist()
         if not unsafe_rows:
             self.buffer = data.translate(_BYTE_TABLE)  # \x01 becomes a space too
         else:  # rows with other characters: their words by the regular expression
@@ -481,8 +484,7 @@ class _Batch:
             ends_of_rows = np.cumsum(lengths + 1) - 1
             starts_of_rows = ends_of_rows - lengths
         self.offsets, self.ends_of_rows = starts_of_rows, ends_of_rows
-        high = np.cumsum(np.frombuffer(self.buffer, dtype=np.uint8) >= 128, dtype=np.int64)
-        self.ascii = _between(high, starts_of_rows, ends_of_rows) == 0
+        self.ascii = ~_any_between(np.frombuffer(self.buffer, dtype=np.uint8) >> 7, starts_of_rows, ends_of_rows)
         offsets = starts_of_rows
         self.starts, self.ends, self.hashes = _spans(self.buffer)
         self.row_of = np.searchsorted(offsets, self.starts, side="right") - 1
@@ -964,7 +966,7 @@ class ThemeFinder:
     # result ------------------------------------------------------------------------------------------------
 
     def result(self) -> list[dict]:
-        """The themes with at least one assigned comment, largest first (ties: by id)."""
+        """The themes with at least one assigned comment, largest first (ties: by id); no two with one label."""
         themes = []
         for c, size in enumerate(self._sizes):
             if size == 0:
@@ -972,13 +974,30 @@ class ThemeFinder:
             terms = self._terms[c]
             themes.append({
                 "id": c,
-                "label": ", ".join(terms[:LABEL_TERMS]),
                 "terms": list(terms),
                 "size": int(size),
                 "quotes": [{"comment_id": entry[2], "text": entry[4]} for entry in sorted(self._heaps[c], reverse=True)],
             })
         themes.sort(key=lambda theme: (-theme["size"], theme["id"]))
-        return themes
+        used: set[str] = set()
+        for theme in themes:
+            theme["label"] = _distinct_label(theme["terms"], used)
+            used.add(theme["label"])
+        return [{"id": t["id"], "label": t["label"], "terms": t["terms"], "size": t["size"], "quotes": t["quotes"]}
+                for t in themes]
+
+
+def _distinct_label(terms: list[str], used: set[str]) -> str:
+    """The first LABEL_TERMS key terms, or, when a larger theme has that label already (k-means split one subject
+    in two), the first ones with the last replaced by a later term that tells this theme apart."""
+    label = ", ".join(terms[:LABEL_TERMS])
+    if label not in used:
+        return label
+    for term in terms[LABEL_TERMS:]:
+        candidate = ", ".join([*terms[:LABEL_TERMS - 1], term])
+        if candidate not in used:
+            return candidate
+    return f"{label} ({1 + sum(other.startswith(label) for other in used)})"  # the count grows: never repeated
 
 
 _CONTROLLER = None
