@@ -590,3 +590,36 @@ class OpenDataRelease(Model):
 
     class Meta:
         table = "open_data_release"
+
+
+class SatisfactionQuestion(str, Enum):
+    EASE = "ease"  # after a comment or answers: how easy was it to take part? 1 (very difficult) to 5 (very easy)
+    OUTCOME = "outcome"  # under the published outcome: did the answer explain what happened to your input? 0 no, 1 partly, 2 yes
+
+
+class SatisfactionAnswer(Model):
+    # Anonymous: no account, and only the day. That a person has answered (so that they are not asked again)
+    # is kept apart, in SatisfactionGiven, which holds no answer.
+
+    id = fields.IntField(primary_key=True)
+    consultation = fields.ForeignKeyField("models.Consultation", related_name=False, on_delete=fields.CASCADE)
+    question = fields.CharEnumField(SatisfactionQuestion, max_length=10)
+    value = fields.SmallIntField()
+    note = fields.TextField(default="")
+    asked_after = fields.CharField(max_length=10)  # "comment", "response" or "outcome": where it was asked
+    answered_on = fields.DateField()
+
+    class Meta:
+        table = "satisfaction_answer"
+        indexes = (("consultation_id", "question"),)
+
+
+class SatisfactionGiven(Model):
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name=False, on_delete=fields.CASCADE)
+    consultation = fields.ForeignKeyField("models.Consultation", related_name=False, on_delete=fields.CASCADE)
+    question = fields.CharEnumField(SatisfactionQuestion, max_length=10)
+
+    class Meta:
+        table = "satisfaction_given"
+        unique_together = (("account", "consultation", "question"),)

@@ -29,6 +29,7 @@ from consult.models import (
     QuestionKind,
     QuestionResponse,
     ReviewReason,
+    SatisfactionGiven,
     Stance,
     Vote,
     VoteValue,
@@ -88,6 +89,7 @@ class Posted(NamedTuple):
     id: int
     article_id: int | None
     moderation_mode: str  # what the person is told: checked by a moderator first, or within seconds
+    consultation_id: int
 
 
 # --- comments -----------------------------------------------------------------------------------
@@ -146,7 +148,8 @@ async def post_comment(
     )
     # Written first, then screened: if the queue is down, the sweep re-enqueues it, so it is never lost.
     await enqueue(SCREEN_JOB, comment.id, _job_id=screen_job_id(comment.id))
-    return Posted(comment.id, comment.article_id, getattr(consultation["moderation_mode"], "value", consultation["moderation_mode"]))
+    return Posted(comment.id, comment.article_id, getattr(consultation["moderation_mode"], "value", consultation["moderation_mode"]),
+                  consultation["id"])
 
 
 async def unscreened_comment_ids(older_than: timedelta = UNSCREENED_AFTER, limit: int = 1000) -> list[int]:
@@ -338,6 +341,8 @@ async def export_data(actor: Principal) -> dict[str, Any]:
         "response__consultation__slug", "question__prompt", "question__kind", "question__options", "option", "text", "response__updated_at",
     )
     consents = await Consent.filter(account_id=actor.id).order_by("id").values("purpose", "notice_version", "given_at", "withdrawn_at")
+    # Only that they answered: the answers themselves are stored without the account (consult.satisfaction).
+    surveyed = await SatisfactionGiven.filter(account_id=actor.id).order_by("id").values("consultation__slug", "question")
     responses: dict[str, list[dict[str, Any]]] = {}
     for answer in answers:
         kind = QuestionKind(answer["question__kind"])
@@ -361,6 +366,7 @@ async def export_data(actor: Principal) -> dict[str, Any]:
         "flags": plain(flags),
         "follows": plain(follows),
         "responses": [{"consultation": slug, "answers": items} for slug, items in responses.items()],
+        "satisfaction_questions_answered": plain(surveyed),
     }
 
 

@@ -75,6 +75,19 @@ async def consultation_state(consultation_id: int | None = None, slug: str | Non
     return {**row, "status": ConsultationStatus(row["status"]), "moderation_mode": ModerationMode(row["moderation_mode"])}
 
 
+TOOK_PART_SQL = (
+    "SELECT 1 FROM comment WHERE author_id = $1 AND consultation_id = $2 "
+    "UNION ALL SELECT 1 FROM question_response WHERE account_id = $3 AND consultation_id = $4 "
+    "UNION ALL SELECT 1 FROM vote v JOIN comment c ON c.id = v.comment_id WHERE v.account_id = $5 AND c.consultation_id = $6 "
+    "LIMIT 1"
+)  # each parameter once: SQLite's ? are positional
+
+
+async def took_part(account_id: int, consultation_id: int) -> bool:
+    """Whether the person commented, answered the questions or voted in the consultation."""
+    return bool(await db.fetch(TOOK_PART_SQL, *(account_id, consultation_id) * 3))
+
+
 async def open_consultations(limit: int = 20) -> list[dict[str, Any]]:
     """Open consultations, closing soonest first, with their agency's names in one query."""
     return (

@@ -21,7 +21,7 @@ from consult.models import (
     Account, AccountToken, Agency, Article, AuditEntry, Consultation, ConsultationKind, ConsultationStatus, Role, RoleGrant, TokenPurpose,
 )
 from consult.models import Attachment, Comment, CommentStatus, ConsultationTopic, Question, QuestionKind, Stance, Topic
-from consult.models import BulkDecision, Campaign, Flag, FlagReason, ReviewReason
+from consult.models import BulkDecision, Campaign, Flag, FlagReason, ReviewReason, Vote
 from consult.text.sanitize import markdown_to_html
 from tests.helpers import PASSWORD, sign_in
 
@@ -132,6 +132,10 @@ PAGES: list[SitePage] = [
     SitePage("report of an open consultation, no build yet", "/consultations/{slug:str}/report", role="official",
              path=lambda w: f"/consultations/{w.open_slug}/report"),
     SitePage("a consultation with its published outcome", "/consultations/{slug:str}", path=lambda w: f"/consultations/{w.finished_slug}"),
+    SitePage("a published outcome, asked of someone who took part", "/consultations/{slug:str}", role="citizen",
+             path=lambda w: f"/consultations/{w.finished_slug}"),
+    SitePage("one question about taking part", "/consultations/{slug:str}/satisfaction", role="citizen",
+             path=lambda w: f"/consultations/{w.open_slug}/satisfaction?question=ease&after=comment"),
     SitePage("the agency's answer table", "/manage/{consultation_id:int}/outcome", role="other_official", path=lambda w: f"/manage/{w.closed_id}/outcome"),
     SitePage("a published answer table", "/manage/{consultation_id:int}/outcome", role="admin", path=lambda w: f"/manage/{w.finished_id}/outcome"),
     SitePage("manage a closed consultation", "/manage/{consultation_id:int}", role="other_official", path=lambda w: f"/manage/{w.closed_id}"),
@@ -198,6 +202,9 @@ async def seed_outcomes(world: World) -> None:
     world.closed_id = closed.id
     admin = await queries.load_principal(world.accounts["admin"].id, world.accounts["admin"].session_version)
     await outcomes.prepare_answer(admin, closed.id)
+    # The citizen voted in the finished consultation: its page asks them about the agency's answer.
+    voted = await Comment.filter(consultation_id=finished.id, status=CommentStatus.PUBLISHED).order_by("id").first()
+    await Vote.create(comment=voted, account=world.accounts["citizen"], value="agree")
 
 
 HELD_TEXT = "Đồ óc chó! Gọi tôi 0912 345 678 mà nghe."

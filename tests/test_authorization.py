@@ -317,6 +317,10 @@ def comment_request(suffix: str, form: dict[str, str] | None = None, fresh: bool
     return build
 
 
+async def back_to_consultation(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    assert response.status_code == 303 and response.headers["location"] == f"/consultations/{scene.world.open_slug}", response.text[:300]
+
+
 def made_by_role(model, **match) -> Check:
     async def check(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
         assert response.status_code == 303, response.text[:300]
@@ -504,6 +508,11 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/consultations/{slug:str}/respond"): Access(SIGNED_IN, open_request("/respond")),
     ("POST", "/consultations/{slug:str}/respond"): Access(SIGNED_IN, answers_request, done=made_by_role(QuestionResponse)),
     ("POST", "/consultations/{slug:str}/follow"): Access(SIGNED_IN, open_request("/follow", {"follow": "1"}), done=made_by_role(Follow)),
+    ("GET", "/consultations/{slug:str}/satisfaction"): Access(SIGNED_IN, open_request("/satisfaction?question=ease&after=comment")),
+    # Stored only for the people who took part (tests/test_satisfaction.py); everyone signed in is sent back.
+    ("POST", "/consultations/{slug:str}/satisfaction"): Access(
+        SIGNED_IN, open_request("/satisfaction", {"question": "ease", "satisfaction": "4", "after": "comment"}), done=back_to_consultation,
+    ),
     ("GET", "/comments/{comment_id:int}/reply"): Access(SIGNED_IN, comment_request("/reply")),
     ("POST", "/comments/{comment_id:int}/reply"): Access(
         SIGNED_IN, comment_request("/reply", {"body": "Tôi cũng nghĩ vậy."}), done=made_by_role(Comment, parent_id__isnull=False)

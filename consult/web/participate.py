@@ -15,14 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consult import participation, queries, reviewing
+from consult import participation, queries, reviewing, satisfaction
 from consult.i18n import gettext as _
-from consult.models import CommentStatus, ConsultationStatus, FlagReason, QuestionKind, Stance
+from consult.models import CommentStatus, ConsultationStatus, FlagReason, QuestionKind, SatisfactionQuestion, Stance
 from consult.permissions import Principal, can_participate
 from consult.services import ServiceError
 from consult.web import pagecache
 from consult.web.forms import read_form, read_form_lists
-from consult.web.templating import flag_reason_label, flash, render
+from consult.web.templating import ask_survey, flag_reason_label, flash, render
 from consult.web.views import account_of, rate_limited, redirect, require_account, settings_of, too_many
 
 CLOSED_STATES = (ConsultationStatus.CLOSED, ConsultationStatus.OUTCOME_PUBLISHED, ConsultationStatus.ARCHIVED)
@@ -83,6 +83,10 @@ async def consultation_context(consultation: dict[str, Any], account: Principal 
     if questions and status in CLOSED_STATES:
         context["results"] = await queries.question_results(consultation["id"])
     context["outcome"] = await queries.published_outcome(consultation["id"]) if status is ConsultationStatus.OUTCOME_PUBLISHED else None
+    context["ask_outcome"] = bool(context["outcome"]) and await satisfaction.should_ask(account, consultation["id"], SatisfactionQuestion.OUTCOME)
+    if context["ask_outcome"]:
+        context["outcome_question"] = satisfaction.question_text(SatisfactionQuestion.OUTCOME)
+        context["outcome_choices"] = satisfaction.outcome_choices()
     context.update(await comments_context(consultation["id"], account, None, f"/consultations/{consultation['slug']}", order, after))
     return context
 
@@ -158,8 +162,15 @@ async def comment(request: Request) -> Response:
             return too_many(request, "consultations/comment.html", values, error.rule, **context)
         return render(request, "consultations/comment.html", {**context, "values": values, "errors": error.errors}, status_code=error.status)
     flash(request, received_message(created.moderation_mode))
+    await _ask_ease(request, account, created.consultation_id, slug, "comment")
     target = f"/consultations/{slug}/articles/{created.article_id}" if created.article_id else f"/consultations/{slug}"
     return redirect(f"{target}#comments")
+
+
+async def _ask_ease(request: Request, account: Principal, consultation_id: int, slug: str, after: str) -> None:
+    """Just after a comment or answers (so the person took part): ask, unless they have answered already."""
+    if not await satisfaction.answered(account.id, consultation_id, SatisfactionQuestion.EASE):
+        ask_survey(request, slug, after)
 
 
 class TooMany(Exception):
@@ -295,7 +306,39 @@ async def respond(request: Request) -> Response:
         answers = {q["id"]: typed_answers(q, form.get(f"q{q['id']}", [])) for q in questions}
         return render(request, "consultations/respond.html", {**context, "answers": answers, "errors": error.errors}, status_code=error.status)
     flash(request, _("Your answers are saved. You can change them until the consultation closes."))
+    await _ask_ease(request, account, consultation["id"], consultation["slug"], "response")
     return redirect(f"/consultations/{consultation['slug']}#questions")
+
+
+async def satisfaction_answer(request: Request) -> Response:
+    """The optional satisfaction question. GET: on a page of its own (?question=ease or outcome). POST: store the
+    anonymous answer, or nothing with "No thanks", and go back to the consultation."""
+    account = require_account(request)
+    consultation = await public_or_404(request.path_params["slug"])
+    source = request.query_params if request.method == "GET" else await read_form(request)
+    try:
+        question = SatisfactionQuestion(source.get("question", ""))
+    except ValueError:
+        raise HTTPException(404) from None
+    after = source.get("after", "") if source.get("after", "") in satisfaction.ASKED_AFTER else "comment"
+    back = f"/consultations/{consultation['slug']}" + ("#outcome" if question is SatisfactionQuestion.OUTCOME else "")
+    context = {"c": consultation, "question": question.value, "legend": satisfaction.question_text(question),
+               "options": satisfaction.choices(question), "after": "outcome" if question is SatisfactionQuestion.OUTCOME else after}
+    if request.method == "GET":
+        return render(request, "consultations/satisfaction.html", context)
+    if source.get("skip"):
+        return redirect(back)
+    values = {"satisfaction": source.get("satisfaction", ""), "satisfaction_note": source.get("satisfaction_note", "")}
+    try:
+        await satisfaction.answer(account, settings_of(request), consultation["id"], question=question.value,
+                                  value=values["satisfaction"], note=values["satisfaction_note"], asked_after=context["after"])
+    except ServiceError as error:
+        if "" in error.errors:  # not a matter of what was typed: already answered, not a participant, no outcome yet
+            flash(request, error.errors[""])
+            return redirect(back)
+        return render(request, "consultations/satisfaction.html", {**context, "values": values, "errors": error.errors}, status_code=error.status)
+    flash(request, _("Thank you for your answer."))
+    return redirect(back)
 
 
 def typed_answers(question: dict[str, Any], raw: list[str]) -> list[Any]:
@@ -367,6 +410,7 @@ routes = [
     Route("/consultations/{slug:str}/comment", comment, methods=["GET", "POST"], name="comment"),
     Route("/consultations/{slug:str}/respond", respond, methods=["GET", "POST"], name="respond"),
     Route("/consultations/{slug:str}/follow", follow, methods=["POST"], name="follow"),
+    Route("/consultations/{slug:str}/satisfaction", satisfaction_answer, methods=["GET", "POST"], name="satisfaction"),
     Route("/comments/{comment_id:int}/reply", reply, methods=["GET", "POST"], name="reply"),
     Route("/comments/{comment_id:int}/vote", vote, methods=["POST"], name="vote"),
     Route("/comments/{comment_id:int}/flag", flag, methods=["GET", "POST"], name="flag"),

@@ -10,7 +10,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from consult import i18n, profile
+from consult import i18n, profile, satisfaction
 from consult.models import ConsultationStatus, FlagReason, ReviewReason, Role, Stance
 from consult.reviewing import reason_label
 from consult.settings import Settings
@@ -175,6 +175,7 @@ def build_environment(settings: Settings) -> jinja2.Environment:
     env.globals["comment_status_label"] = comment_status_label
     env.globals["decision_label"] = decision_label
     env.globals["outcome_label"] = outcome_label
+    env.globals["survey_choices"] = satisfaction.ease_choices
     env.globals["province_choices"] = profile.province_choices
     env.globals["respondent_kind_choices"] = profile.respondent_kind_choices
     env.globals["signal_label"] = signal_label
@@ -196,6 +197,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "csrf_token": ensure_csrf_token(request),
         "site_name": request.app.state.settings.site_name,
         "flash": pop_flash(request),
+        "survey": pop_survey(request),
         "errors": {},
         "values": {},
     }
@@ -210,6 +212,17 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
 def flash(request: Request, message: str) -> None:
     request.session.setdefault("flash", []).append(message)
     request.session["flash"] = request.session["flash"]
+
+
+def ask_survey(request: Request, slug: str, after: str) -> None:
+    """Show the satisfaction question once, on the next page this person sees (after a comment or answers)."""
+    request.session["survey"] = {"slug": slug, "after": after}
+
+
+def pop_survey(request: Request) -> dict[str, str] | None:
+    if "session" not in request.scope:
+        return None
+    return request.session.pop("survey", None)
 
 
 def pop_flash(request: Request) -> list[str]:
