@@ -88,6 +88,13 @@ async def took_part(account_id: int, consultation_id: int) -> bool:
     return bool(await db.fetch(TOOK_PART_SQL, *(account_id, consultation_id) * 3))
 
 
+async def satisfaction_given(account_id: int, consultation_id: int, question: str) -> bool:
+    """Whether the person answered this satisfaction question here (asked after every comment: hand-written SQL)."""
+    return bool(await db.fetch(
+        "SELECT 1 FROM satisfaction_given WHERE account_id = $1 AND consultation_id = $2 AND question = $3", account_id, consultation_id, question,
+    ))
+
+
 async def open_consultations(limit: int = 20) -> list[dict[str, Any]]:
     """Open consultations, closing soonest first, with their agency's names in one query."""
     return (

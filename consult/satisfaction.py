@@ -45,7 +45,7 @@ def question_text(question: SatisfactionQuestion) -> str:
 
 
 async def answered(account_id: int, consultation_id: int, question: SatisfactionQuestion) -> bool:
-    return await SatisfactionGiven.exists(account_id=account_id, consultation_id=consultation_id, question=question)
+    return await queries.satisfaction_given(account_id, consultation_id, question.value)
 
 
 async def should_ask(account: Principal | None, consultation_id: int, question: SatisfactionQuestion) -> bool:

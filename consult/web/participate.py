@@ -22,7 +22,7 @@ from consult.permissions import Principal, can_participate
 from consult.services import ServiceError
 from consult.web import pagecache
 from consult.web.forms import read_form, read_form_lists
-from consult.web.templating import ask_survey, flag_reason_label, flash, render
+from consult.web.templating import flag_reason_label, flash, render
 from consult.web.views import account_of, rate_limited, redirect, require_account, settings_of, too_many
 
 CLOSED_STATES = (ConsultationStatus.CLOSED, ConsultationStatus.OUTCOME_PUBLISHED, ConsultationStatus.ARCHIVED)
@@ -98,8 +98,9 @@ async def consultation_page(request: Request) -> Response:
 async def build_consultation_page(request: Request) -> Response:
     consultation = await public_or_404(request.path_params["slug"])
     params = request.query_params
-    context = await consultation_context(consultation, account_of(request), params.get("order"), params.get("after"))
-    return render(request, "consultations/page.html", context)
+    account = account_of(request)
+    context = await consultation_context(consultation, account, params.get("order"), params.get("after"))
+    return render(request, "consultations/page.html", {**context, **await survey_context(request, account, consultation)})
 
 
 async def article_page(request: Request) -> Response:
@@ -124,6 +125,7 @@ async def build_article_page(request: Request) -> Response:
     }
     params = request.query_params
     context.update(await comments_context(consultation["id"], account, article["id"], base, params.get("order"), params.get("after")))
+    context.update(await survey_context(request, account, consultation))
     return render(request, "consultations/article.html", context)
 
 
@@ -162,15 +164,27 @@ async def comment(request: Request) -> Response:
             return too_many(request, "consultations/comment.html", values, error.rule, **context)
         return render(request, "consultations/comment.html", {**context, "values": values, "errors": error.errors}, status_code=error.status)
     flash(request, received_message(created.moderation_mode))
-    await _ask_ease(request, account, created.consultation_id, slug, "comment")
+    _ask_ease(request, slug, "comment")
     target = f"/consultations/{slug}/articles/{created.article_id}" if created.article_id else f"/consultations/{slug}"
     return redirect(f"{target}#comments")
 
 
-async def _ask_ease(request: Request, account: Principal, consultation_id: int, slug: str, after: str) -> None:
-    """Just after a comment or answers (so the person took part): ask, unless they have answered already."""
-    if not await satisfaction.answered(account.id, consultation_id, SatisfactionQuestion.EASE):
-        ask_survey(request, slug, after)
+def _ask_ease(request: Request, slug: str, after: str) -> None:
+    """Just after a comment or answers: ask on the page the person is sent back to. Whether they answered
+    already is checked there (survey_context), not here: posting a comment stays as cheap as it was."""
+    request.session["survey"] = {"slug": slug, "after": after}
+
+
+async def survey_context(request: Request, account: Principal | None, consultation: dict[str, Any]) -> dict[str, Any]:
+    """The satisfaction question of the base page, once, when this consultation's page follows a comment or
+    answers and the person has not answered it yet."""
+    asked = request.session.get("survey") if "session" in request.scope else None
+    if not asked or asked.get("slug") != consultation["slug"] or account is None:
+        return {}
+    request.session.pop("survey")
+    if await satisfaction.answered(account.id, consultation["id"], SatisfactionQuestion.EASE):
+        return {}
+    return {"survey": asked}
 
 
 class TooMany(Exception):
@@ -306,7 +320,7 @@ async def respond(request: Request) -> Response:
         answers = {q["id"]: typed_answers(q, form.get(f"q{q['id']}", [])) for q in questions}
         return render(request, "consultations/respond.html", {**context, "answers": answers, "errors": error.errors}, status_code=error.status)
     flash(request, _("Your answers are saved. You can change them until the consultation closes."))
-    await _ask_ease(request, account, consultation["id"], consultation["slug"], "response")
+    _ask_ease(request, consultation["slug"], "response")
     return redirect(f"/consultations/{consultation['slug']}#questions")
 
 

@@ -197,7 +197,6 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "csrf_token": ensure_csrf_token(request),
         "site_name": request.app.state.settings.site_name,
         "flash": pop_flash(request),
-        "survey": pop_survey(request),
         "errors": {},
         "values": {},
     }
@@ -212,17 +211,6 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
 def flash(request: Request, message: str) -> None:
     request.session.setdefault("flash", []).append(message)
     request.session["flash"] = request.session["flash"]
-
-
-def ask_survey(request: Request, slug: str, after: str) -> None:
-    """Show the satisfaction question once, on the next page this person sees (after a comment or answers)."""
-    request.session["survey"] = {"slug": slug, "after": after}
-
-
-def pop_survey(request: Request) -> dict[str, str] | None:
-    if "session" not in request.scope:
-        return None
-    return request.session.pop("survey", None)
 
 
 def pop_flash(request: Request) -> list[str]:
