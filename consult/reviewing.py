@@ -64,10 +64,10 @@ def reason_label(code: str | None) -> str:
     if not code:
         return ""
     try:
-        return str(REASON_LABELS[DecisionReason(code)])
+        return _(REASON_LABELS[DecisionReason(code)])
     except ValueError:
         label = SYSTEM_REASON_LABELS.get(code)
-        return str(label) if label else code
+        return _(label) if label else code
 
 
 # --- screening ------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ class Settings:
     queue_counts_seconds: int = _setting(10, "How long the moderators' queue counts (per reason, signal and consultation) are reused before they are counted again, in seconds.")
     redaction_retention_days: int = _setting(90, "How long the original text of a redacted comment is kept in the audit log, in days; then it is erased.")
     upload_dir: str = _setting("", "Where attached PDF files are stored. Empty means <data_dir>/uploads.")
+    outcome_deadline_days: int = _setting(30, "Days after closing by which an agency should publish its answer; later ones show as overdue on the dashboards.")
     report_refresh_seconds: int = _setting(300, "While a consultation is open, its report is rebuilt at most this often, and only when there is new activity, in seconds.")
     open_data_dir: str = _setting("", "Where the open data packages of consultations with a published outcome are written. Empty means <data_dir>/open-data.")
     open_data_licence: str = _setting("CC-BY-4.0", "Licence of the open data packages, as an SPDX identifier (CC-BY-4.0, CC0-1.0, ODC-BY-1.0, CC-BY-SA-4.0).")

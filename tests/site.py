@@ -136,6 +136,10 @@ PAGES: list[SitePage] = [
              path=lambda w: f"/consultations/{w.finished_slug}"),
     SitePage("one question about taking part", "/consultations/{slug:str}/satisfaction", role="citizen",
              path=lambda w: f"/consultations/{w.open_slug}/satisfaction?question=ease&after=comment"),
+    SitePage("the agency dashboard", "/manage/dashboard", role="official"),
+    SitePage("the dashboard of every agency", "/manage/dashboard", role="admin"),
+    SitePage("the dashboard, months typed wrong", "/manage/dashboard", role="official", path="/manage/dashboard?from=2026-13&to=2026-01", status=400),
+    SitePage("participation in figures", "/participation"),
     SitePage("the agency's answer table", "/manage/{consultation_id:int}/outcome", role="other_official", path=lambda w: f"/manage/{w.closed_id}/outcome"),
     SitePage("a published answer table", "/manage/{consultation_id:int}/outcome", role="admin", path=lambda w: f"/manage/{w.finished_id}/outcome"),
     SitePage("manage a closed consultation", "/manage/{consultation_id:int}", role="other_official", path=lambda w: f"/manage/{w.closed_id}"),
@@ -151,6 +155,7 @@ NOT_PAGES = {
     "/api/consultations/{consultation_id:int}/comments", "/api/consultations/{consultation_id:int}/tallies", "/api/openapi.json", "/api/transparency",
     "/consultations/{slug:str}/attachments/{attachment_id:int}", "/manage/attachments/{attachment_id:int}", "/account/export",
     "/consultations/{slug:str}/report.pdf", "/consultations/{slug:str}/export/{kind:str}.{fmt:str}", "/open-data/{slug:str}/{name:str}",
+    "/manage/dashboard.csv",
     "/api/consultations/{consultation_id:int}/report", "/api/open-data",
 }
 

@@ -279,6 +279,10 @@ def attachment_request(suffix: str = "", fresh: bool = False) -> Request:
     return build
 
 
+async def csv_sent(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
+    assert response.headers["content-type"].startswith("text/csv") and response.content.startswith("\ufeffscope,subject,figure,value".encode())
+
+
 async def pdf_sent(scene: Scene, role: str, response: httpx.Response, cookies_before: dict[str, str]) -> None:
     assert response.headers["content-type"] == "application/pdf" and response.content == SMALL_PDF
 
@@ -469,6 +473,9 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/consultations/{consultation_id:int}/tallies"): Access(EVERYONE, open_api_request("/tallies")),
     ("GET", "/api/openapi.json"): Access(EVERYONE),
     ("GET", "/manage"): Access(STAFF),
+    ("GET", "/manage/dashboard"): Access(STAFF),  # officials: their own agency; administrators: any, or all
+    ("GET", "/manage/dashboard.csv"): Access(STAFF, done=csv_sent),
+    ("GET", "/participation"): Access(EVERYONE),
     ("GET", "/manage/new"): Access(STAFF),
     # An official of the other agency may create drafts, but not for this agency.
     ("POST", "/manage/new"): Access(AGENCY_STAFF, new_draft_request),

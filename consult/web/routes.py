@@ -3,7 +3,7 @@
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from consult.web import api, feed, manage, participate, public, reports, views
+from consult.web import api, dashboard, feed, manage, participate, public, reports, views
 from consult.web.templating import TEMPLATE_DIR
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
@@ -36,6 +36,7 @@ routes = [
     *api.routes,
     *participate.routes,
     *reports.routes,
+    *dashboard.routes,  # before manage's /manage/{consultation_id:int}
     *manage.routes,
     Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
 ]

@@ -1,0 +1,127 @@
+"""The agency dashboard (officials of the agency, administrators), its CSV, and the public participation page
+with the same headline figures for every agency."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from consult import dashboard, exports, profile, queries
+from consult.i18n import current_language
+from consult.i18n import gettext as _
+from consult.reports import charts
+from consult.web.files import content_disposition
+from consult.web.templating import render
+from consult.web.views import account_of, require_account, settings_of
+
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+DEFAULT_MONTHS = 12
+MAX_MONTHS = 60
+
+
+def _period(request: Request) -> tuple[dashboard.Period, dict[str, str], dict[str, str]]:
+    """The months asked for (from, to: YYYY-MM), or the last twelve; errors say what was wrong with them."""
+    time_zone = settings_of(request).timezone
+    default = dashboard.last_months(DEFAULT_MONTHS, time_zone)
+    values = {"from": request.query_params.get("from", "").strip(), "to": request.query_params.get("to", "").strip()}
+    errors: dict[str, str] = {}
+    chosen = {}
+    for name, fallback in (("from", default.first), ("to", default.last)):
+        match = MONTH.match(values[name]) if values[name] else None
+        if values[name] and not match:
+            errors[name] = _("Enter a month as year and month, like 2026-03")
+        chosen[name] = fallback.replace(year=int(match.group(1)), month=int(match.group(2))) if match else fallback
+    if not errors and chosen["from"] > chosen["to"]:
+        errors["to"] = _("The last month must not be before the first")
+    elif not errors and len(dashboard.Period(chosen["from"], chosen["to"], time_zone).months()) > MAX_MONTHS:
+        errors["to"] = _("Choose at most %(max)s months", max=MAX_MONTHS)
+    if errors:
+        return default, errors, values
+    period = dashboard.Period(chosen["from"], chosen["to"], time_zone)
+    return period, errors, {"from": period.first.isoformat()[:7], "to": period.last.isoformat()[:7]}  # the fields show the months shown
+
+
+async def _agency(request: Request) -> tuple[int | None, list[dict[str, Any]]]:
+    """The agency whose figures are shown, and the ones this person may choose from. Officials see their
+    agencies; administrators every agency, or all of them at once (None)."""
+    account = require_account(request)
+    if not (account.is_admin or account.agency_ids):
+        raise HTTPException(403)
+    agencies = [a for a in await queries.agencies() if account.is_admin or a["id"] in account.agency_ids]
+    asked = request.query_params.get("agency", "")
+    if asked.isdigit() and len(asked) < 10:
+        if not any(a["id"] == int(asked) for a in agencies):
+            raise HTTPException(403)
+        return int(asked), agencies
+    if account.is_admin:
+        return None, agencies
+    return min(account.agency_ids), agencies
+
+
+def _province_name(code: str) -> str:
+    return profile.province_name(code, current_language())
+
+
+def _month_charts(months: list[dict[str, Any]]) -> dict[str, Any]:
+    def bars(key: str, chart_id: str, title: str, description: str) -> Any:
+        return charts.bar_chart([(m["month"], m[key] or 0) for m in months], chart_id=chart_id, title=title, description=description)
+
+    return {
+        "participants": bars("participants", "chart-participants", _("Participants per month"), _("One bar per month: people who took part.")),
+        "comments": bars("comments", "chart-comments", _("Comments per month"), _("One bar per month: comments received.")),
+        "ease": bars("ease_mean", "chart-ease", _("Ease of taking part per month"),
+                     _("One bar per month: the mean answer from 1 (very difficult) to 5 (very easy).")),
+    }
+
+
+def _query_string(agency_id: int | None, period: dashboard.Period) -> str:
+    months = f"from={period.first.isoformat()[:7]}&to={period.last.isoformat()[:7]}"
+    return f"agency={agency_id}&{months}" if agency_id is not None else months
+
+
+async def dashboard_page(request: Request) -> Response:
+    agency_id, agencies = await _agency(request)
+    period, errors, values = _period(request)
+    data = await dashboard.figures(agency_id, period, settings_of(request).outcome_deadline_days)
+    name = next((a["name_en"] if current_language() == "en" else a["name_vi"] for a in agencies if a["id"] == agency_id), None)
+    return render(request, "dashboard/dashboard.html", {
+        "data": data, "agencies": agencies, "agency_id": agency_id, "agency_name": name, "values": values, "errors": errors,
+        "charts": _month_charts(data["months"]), "csv_url": f"/manage/dashboard.csv?{_query_string(agency_id, period)}",
+        "is_admin": account_of(request).is_admin, "province_name": _province_name,
+    }, status_code=400 if errors else 200)
+
+
+async def dashboard_csv(request: Request) -> Response:
+    agency_id, _agencies = await _agency(request)
+    period, errors, _values = _period(request)
+    if errors:
+        raise HTTPException(400)
+    data = await dashboard.figures(agency_id, period, settings_of(request).outcome_deadline_days)
+    encoder = exports.CsvEncoder([{"name": name, "type": "string"} for name in dashboard.CSV_COLUMNS])
+    body = encoder.header() + encoder.encode(dashboard.rows(data))
+    filename = f"consult-dashboard-{agency_id if agency_id is not None else 'all'}-{data['first']}-{data['last']}.csv"
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": content_disposition(filename, "csv"), "Cache-Control": "no-store"})
+
+
+async def participation_page(request: Request) -> Response:
+    """Public: the headline figures of every agency together, then agency by agency. No personal data."""
+    period, errors, values = _period(request)
+    deadline = settings_of(request).outcome_deadline_days
+    data = await dashboard.figures(None, period, deadline, with_consultations=False)
+    per_agency = await dashboard.agency_rows(period, deadline)
+    return render(request, "pages/participation.html", {
+        "data": data, "per_agency": per_agency, "values": values, "errors": errors, "charts": _month_charts(data["months"]),
+    }, status_code=400 if errors else 200)
+
+
+routes = [
+    Route("/manage/dashboard", dashboard_page, name="dashboard"),
+    Route("/manage/dashboard.csv", dashboard_csv, name="dashboard_csv"),
+    Route("/participation", participation_page, name="participation_figures"),
+]
