@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from consult import db
-from consult.models import CommentStatus, OutcomeDecision
+from consult.models import CommentStatus, DashboardSnapshot, OutcomeDecision
 from consult.queries import _Params
 from consult.reports.aggregate import utc_time
 
@@ -67,6 +68,10 @@ def last_months(count: int, time_zone: str, today: date | None = None) -> Period
     for _ in range(count - 1):
         first = (first - timedelta(days=1)).replace(day=1)
     return Period(first, last, time_zone)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None  # JSON-ready: the figures are stored as a snapshot
 
 
 def _int(value: Any) -> int:
@@ -312,7 +317,7 @@ async def consultations(agency_id: int | None, period: Period, deadline_days: in
         out.append({
             "id": cid, "slug": row["slug"], "title": row["title"], "language": row["language"], "status": row["status"],
             "agency_vi": row["name_vi"], "agency_en": row["name_en"],
-            "opened_at": utc_time(row["opened_at"]), "closed_at": closed_at, "outcome_published_at": published_at,
+            "opened_at": _iso(utc_time(row["opened_at"])), "closed_at": _iso(closed_at), "outcome_published_at": _iso(published_at),
             "participants": people_of.get(cid, 0), "comments": total, "published_share": _share(statuses.get("published", 0), total),
             "votes": votes_of.get(cid, 0), "responses": responses_of.get(cid, 0),
             "days_to_answer": round((published_at - closed_at).total_seconds() / 86400, 1) if published_at and closed_at else None,
@@ -400,5 +405,43 @@ def rows(data: dict[str, Any]) -> list[list[str]]:
         for key in ("status", "opened_at", "closed_at", "outcome_published_at", "participants", "comments", "published_share", "votes",
                     "responses", "days_to_answer", "overdue", "ease_answers", "ease_mean"):
             value = row[key]
-            add("consultation", row["slug"], key, value.isoformat() if hasattr(value, "isoformat") else value)
+            add("consultation", row["slug"], key, value)
     return out
+
+
+# --- stored figures -------------------------------------------------------------------------------------
+
+SNAPSHOT_MONTHS = 12  # the period the pages show by default, and the one stored
+SNAPSHOT_MAX_AGE = timedelta(minutes=30)  # older (the job stopped): the pages count again
+
+
+def scope_of(agency_id: int | None) -> str:
+    return "all" if agency_id is None else f"agency:{agency_id}"
+
+
+async def build_snapshots(time_zone: str, deadline_days: int) -> list[str]:
+    """Count the default period's figures of every agency that has a consultation, and of all agencies with
+    the public page's table, and store them (the refresh_dashboards job)."""
+    period = last_months(SNAPSHOT_MONTHS, time_zone)
+    agency_ids = [row["agency_id"] for row in await db.fetch("SELECT DISTINCT agency_id FROM consultation ORDER BY agency_id")]
+    built = []
+    for agency_id in [None, *agency_ids]:
+        clock = time.perf_counter()
+        data = await figures(agency_id, period, deadline_days)
+        if agency_id is None:
+            data["per_agency"] = await agency_rows(period, deadline_days)
+        fields = {"first_month": data["first"], "last_month": data["last"], "data": data, "built_at": datetime.now(timezone.utc),
+                  "build_seconds": round(time.perf_counter() - clock, 3)}
+        if not await DashboardSnapshot.filter(scope=scope_of(agency_id)).update(**fields):
+            await DashboardSnapshot.create(scope=scope_of(agency_id), **fields)
+        built.append(scope_of(agency_id))
+    return built
+
+
+async def stored(agency_id: int | None, period: Period) -> tuple[dict[str, Any], datetime] | None:
+    """The stored figures of this agency (None: all) when they are of this period and fresh, and when they were counted."""
+    rows = await DashboardSnapshot.filter(
+        scope=scope_of(agency_id), first_month=period.first.isoformat()[:7], last_month=period.last.isoformat()[:7],
+        built_at__gte=datetime.now(timezone.utc) - SNAPSHOT_MAX_AGE,
+    ).values("data", "built_at")
+    return (rows[0]["data"], rows[0]["built_at"]) if rows else None

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from arq.cron import cron
 from arq.worker import Retry
 
-from consult import mail, outcomes, services
+from consult import dashboard, mail, outcomes, services
 from consult.models import AccountToken
 from consult.queue import enqueue
 from consult.reports import build
@@ -77,11 +77,17 @@ async def sweep_open_data(ctx: dict) -> list[int]:
     return ids
 
 
-FUNCTIONS = [send_mail, sweep_outbox, purge_expired_tokens, advance_consultations, build_report, refresh_reports, release_open_data, sweep_open_data]
+async def refresh_dashboards(ctx: dict) -> list[str]:
+    """The dashboards' figures of the last twelve months, counted again for every agency and for all."""
+    return await dashboard.build_snapshots(ctx["settings"].timezone, ctx["settings"].outcome_deadline_days)
+
+
+FUNCTIONS = [refresh_dashboards, send_mail, sweep_outbox, purge_expired_tokens, advance_consultations, build_report, refresh_reports, release_open_data, sweep_open_data]
 CRON_JOBS = [
     cron(refresh_reports, second={30}, run_at_startup=True),
     cron(sweep_open_data, minute=set(range(3, 60, 5)), second={40}, run_at_startup=True),
     cron(advance_consultations, second={0}, run_at_startup=True),
     cron(sweep_outbox, second={7}, run_at_startup=True),
     cron(purge_expired_tokens, hour={3}, minute={17}, second={0}),
+    cron(refresh_dashboards, minute=set(range(1, 60, 10)), second={50}, run_at_startup=True),
 ]

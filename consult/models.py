@@ -623,3 +623,19 @@ class SatisfactionGiven(Model):
     class Meta:
         table = "satisfaction_given"
         unique_together = (("account", "consultation", "question"),)
+
+
+class DashboardSnapshot(Model):
+    # The dashboard figures of the last twelve months for one agency ("agency:ID") or all ("all"), built by the
+    # refresh_dashboards job so that the pages read one row instead of counting a million comments.
+
+    id = fields.IntField(primary_key=True)
+    scope = fields.CharField(max_length=40, unique=True)
+    first_month = fields.CharField(max_length=7)  # the period: first and last month, YYYY-MM
+    last_month = fields.CharField(max_length=7)
+    data = fields.JSONField()
+    built_at = fields.DatetimeField()
+    build_seconds = fields.FloatField()
+
+    class Meta:
+        table = "dashboard_snapshot"

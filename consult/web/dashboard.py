@@ -84,15 +84,26 @@ def _query_string(agency_id: int | None, period: dashboard.Period) -> str:
     return f"agency={agency_id}&{months}" if agency_id is not None else months
 
 
+async def _figures(request: Request, agency_id: int | None, period: dashboard.Period, **options: Any) -> tuple[dict[str, Any], Any]:
+    """The default period's figures as the refresh_dashboards job stored them, when fresh; any other period
+    (or none stored) counted now. Returns them and the time they were counted (None: now)."""
+    asked = "from" in request.query_params or "to" in request.query_params
+    if not asked and period.months() and len(period.months()) == dashboard.SNAPSHOT_MONTHS:
+        found = await dashboard.stored(agency_id, period)
+        if found is not None:
+            return found
+    return await dashboard.figures(agency_id, period, settings_of(request).outcome_deadline_days, **options), None
+
+
 async def dashboard_page(request: Request) -> Response:
     agency_id, agencies = await _agency(request)
     period, errors, values = _period(request)
-    data = await dashboard.figures(agency_id, period, settings_of(request).outcome_deadline_days)
+    data, counted_at = await _figures(request, agency_id, period)
     name = next((a["name_en"] if current_language() == "en" else a["name_vi"] for a in agencies if a["id"] == agency_id), None)
     return render(request, "dashboard/dashboard.html", {
         "data": data, "agencies": agencies, "agency_id": agency_id, "agency_name": name, "values": values, "errors": errors,
         "charts": _month_charts(data["months"]), "csv_url": f"/manage/dashboard.csv?{_query_string(agency_id, period)}",
-        "is_admin": account_of(request).is_admin, "province_name": _province_name,
+        "is_admin": account_of(request).is_admin, "province_name": _province_name, "counted_at": counted_at,
     }, status_code=400 if errors else 200)
 
 
@@ -101,7 +112,7 @@ async def dashboard_csv(request: Request) -> Response:
     period, errors, _values = _period(request)
     if errors:
         raise HTTPException(400)
-    data = await dashboard.figures(agency_id, period, settings_of(request).outcome_deadline_days)
+    data, _counted_at = await _figures(request, agency_id, period)
     encoder = exports.CsvEncoder([{"name": name, "type": "string"} for name in dashboard.CSV_COLUMNS])
     body = encoder.header() + encoder.encode(dashboard.rows(data))
     filename = f"consult-dashboard-{agency_id if agency_id is not None else 'all'}-{data['first']}-{data['last']}.csv"
@@ -112,11 +123,13 @@ async def dashboard_csv(request: Request) -> Response:
 async def participation_page(request: Request) -> Response:
     """Public: the headline figures of every agency together, then agency by agency. No personal data."""
     period, errors, values = _period(request)
-    deadline = settings_of(request).outcome_deadline_days
-    data = await dashboard.figures(None, period, deadline, with_consultations=False)
-    per_agency = await dashboard.agency_rows(period, deadline)
+    data, counted_at = await _figures(request, None, period, with_consultations=False)
+    per_agency = data.get("per_agency")
+    if per_agency is None:
+        per_agency = await dashboard.agency_rows(period, settings_of(request).outcome_deadline_days)
     return render(request, "pages/participation.html", {
         "data": data, "per_agency": per_agency, "values": values, "errors": errors, "charts": _month_charts(data["months"]),
+        "counted_at": counted_at,
     }, status_code=400 if errors else 200)
 
 
