@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from contextvars import ContextVar
 import datetime as dt
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -102,10 +103,21 @@ def duration(seconds: int) -> str:
 
 
 def percent(share: float | None) -> str:
-    """A share (0 to 1) as a percentage with one decimal, in the current language: "12,5 %"."""
+    """A share (0 to 1) as a percentage with one decimal, in the current language: "12,5%"."""
     if share is None:
         return ""
-    return numbers.format_percent(share, "#,##0.0%", locale=current_language())
+    # As Babel's "#,##0.0%" (the tests compare them) without its ~30 us a call: the dashboards print hundreds.
+    language = current_language()
+    scaled = (Decimal(repr(float(share))) * 100).quantize(_TENTH, rounding=ROUND_HALF_EVEN)
+    return _localised(f"{scaled:,f}", language) + _percent_sign(language)
+
+
+_TENTH, _THOUSANDTH = Decimal("0.1"), Decimal("0.001")
+
+
+def _localised(text: str, language: str) -> str:
+    """A number Python formatted with "," and "." in the language's group and decimal symbols."""
+    return text.translate({44: "\0", 46: _decimal_symbol(language)}).replace("\0", _group_symbol(language))
 
 
 class Formatter:
@@ -158,6 +170,10 @@ class Formatter:
         if isinstance(value, int):
             # Whole numbers (counts) are most of what pages show: Babel's general formatter costs ~35 us each.
             return f"{value:,}".replace(",", _group_symbol(current_language()))
+        if isinstance(value, float) and abs(value) < 1e15:
+            # Babel's default pattern (#,##0.###), written by Python: ~35 us a number saved on pages full of them.
+            text = f"{Decimal(repr(value)).quantize(_THOUSANDTH, rounding=ROUND_HALF_EVEN):,f}".rstrip("0").rstrip(".")
+            return _localised(text, current_language())
         return numbers.format_decimal(value, locale=current_language())
 
 
@@ -170,3 +186,13 @@ def _format_datetime(value: dt.datetime, fmt: str, tz: ZoneInfo, language: str) 
 @lru_cache(maxsize=8)
 def _group_symbol(language: str) -> str:
     return numbers.get_group_symbol(language)
+
+
+@lru_cache(maxsize=None)
+def _decimal_symbol(language: str) -> str:
+    return numbers.get_decimal_symbol(language)
+
+
+@lru_cache(maxsize=None)
+def _percent_sign(language: str) -> str:
+    return numbers.format_percent(0, "0%", locale=language)[1:]  # what follows the number, as Babel writes it

@@ -52,7 +52,7 @@ async def seed(database: BenchDatabase) -> dict[str, Any]:
                 await connection.execute("UPDATE consultation SET status = $2, opened_at = $3, closed_at = $4, outcome_published_at = $5 "
                                          "WHERE id = $1", consultation_id, "outcome_published" if published else "closed", opened, closed, published)
             # The comments and votes fall inside their consultation's weeks.
-            await connection.execute("UPDATE comment SET created_at = $2 + (id % 2592000) * interval '1 second' WHERE consultation_id = $1",
+            await connection.execute("UPDATE comment SET created_at = $2::timestamptz + (id % 2592000) * interval '1 second' WHERE consultation_id = $1",
                                      consultation_id, opened)
         await connection.execute("UPDATE vote v SET created_at = c.created_at + interval '10 minutes' FROM comment c WHERE c.id = v.comment_id")
         agency_id = await connection.fetchval("SELECT id FROM agency WHERE slug = 'bench-agency'")
