@@ -252,6 +252,24 @@ async def satisfaction(agency_id: int | None, period: Period) -> dict[str, Any]:
     }
 
 
+NOTES_SHOWN = 20
+
+
+async def satisfaction_notes(agency_id: int | None, period: Period, limit: int = NOTES_SHOWN) -> list[dict[str, Any]]:
+    """The newest lines people wrote with their satisfaction answers in the period: anonymous (the answer holds no
+    account), for the agency's officials; never on the public page."""
+    p = _Params()
+    agency = f"k.agency_id = {p(agency_id)}" if agency_id is not None else "1 = 1"
+    rows = await db.fetch(
+        "SELECT s.question, s.value, s.note, s.answered_on, k.slug, k.title, k.language FROM satisfaction_answer s "
+        f"JOIN consultation k ON k.id = s.consultation_id WHERE {agency} AND s.note <> '' "
+        f"AND s.answered_on >= {p(period.first)} AND s.answered_on < {p(next_month(period.last))} "
+        f"ORDER BY s.answered_on DESC, s.id DESC LIMIT {int(limit)}",
+        *p.values,
+    )
+    return [{**row, "answered_on": str(row["answered_on"])[:10]} for row in rows]
+
+
 async def provinces(agency_id: int | None, period: Period) -> dict[str, Any]:
     """The period's participants by the province they gave on their profile."""
     rows = await _Scope(agency_id, period).query(
@@ -347,6 +365,7 @@ async def figures(agency_id: int | None, period: Period, deadline_days: int, *, 
         "provinces": await provinces(agency_id, period),
         "months": months,
         "consultations": await consultations(agency_id, period, deadline_days) if with_consultations else [],
+        "notes": await satisfaction_notes(agency_id, period) if with_consultations else [],
     }
 
 

@@ -41,9 +41,9 @@ async def seeded():
     for voter in people[4:8]:
         await Vote.create(comment=rows[0], account=voter, value="agree")
     await QuestionResponse.create(consultation=open_one, account=people[7])
-    for value in (4, 2, 5):
+    for value, note in ((4, "Nút gửi hơi khó tìm trên điện thoại."), (2, ""), (5, "")):
         await SatisfactionAnswer.create(consultation=open_one, question=SatisfactionQuestion.EASE, value=value, asked_after="comment",
-                                        answered_on=date.today())
+                                        answered_on=date.today(), note=note)
     answered = await consultation(slug="da-tra-loi", status=ConsultationStatus.OUTCOME_PUBLISHED)
     await answered.filter(id=answered.id).update(opened_at=now - timedelta(days=20), closed_at=now - timedelta(days=10),
                                                  outcome_published_at=now - timedelta(days=5))
@@ -141,6 +141,7 @@ async def test_officials_see_their_agency_administrators_any_and_the_csv_holds_e
     assert "People who took part 8" in text and "Comments received 11" in text and "Answers overdue (more than 30 days after closing) 1" in text
     assert "Median days from closing to the answer 5" in text and "75.0%" in text and "Ease of taking part per month" in text
     assert "Spam" in text and "Dự thảo Luật Đất đai" in text and "Overdue" in text
+    assert "Nút gửi hơi khó tìm trên điện thoại." in text and "Easy" in text  # the line, with the answer it came with
     assert (await client.get(f"/manage/dashboard?agency={other.id}")).status_code == 403
 
     exported = await client.get("/manage/dashboard.csv")
@@ -175,7 +176,7 @@ async def test_the_public_page_shows_every_agency_without_personal_data(new_clie
     text = text_of(page.text)
     assert "Participation in figures" in text and "People who took part 8" in text and "Comments received 12" in text
     assert "Other Ministry" in text and "Ministry of Resources" in text
-    assert "p1@example.vn" not in page.text and "Người 1" not in text
+    assert "p1@example.vn" not in page.text and "Người 1" not in text and "Nút gửi hơi khó tìm" not in text
     vietnamese = text_of((await new_client().get("/participation")).text)
     assert "Bộ Khác" in vietnamese and "Số liệu về sự tham gia" in vietnamese
 

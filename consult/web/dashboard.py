@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consult import dashboard, exports, profile, queries
+from consult import dashboard, exports, profile, queries, satisfaction
 from consult.i18n import current_language
+from consult.models import SatisfactionQuestion
 from consult.i18n import gettext as _
 from consult.reports import charts
 from consult.web.files import content_disposition
@@ -61,6 +62,10 @@ async def _agency(request: Request) -> tuple[int | None, list[dict[str, Any]]]:
     if account.is_admin:
         return None, agencies
     return min(account.agency_ids), agencies
+
+
+def _satisfaction_value(question: str, value: int) -> str:
+    return dict(satisfaction.choices(SatisfactionQuestion(question))).get(value, str(value))
 
 
 def _province_name(code: str) -> str:
@@ -120,6 +125,7 @@ async def dashboard_page(request: Request) -> Response:
         "charts": _charts_of(data["months"], dashboard.scope_of(agency_id), counted_at),
         "csv_url": f"/manage/dashboard.csv?{_query_string(agency_id, period)}",
         "is_admin": account_of(request).is_admin, "province_name": _province_name, "counted_at": counted_at,
+        "satisfaction_value": _satisfaction_value,
     }, status_code=400 if errors else 200)
 
 
