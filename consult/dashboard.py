@@ -12,6 +12,7 @@ Satisfaction answers count by the day they were given.
 from __future__ import annotations
 
 import asyncio
+import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -52,6 +53,11 @@ class Period:
         return out
 
 
+def month_key(day: date) -> str:
+    """A month as the pages, the CSV and the stored figures name it: "2026-03"."""
+    return day.isoformat()[:7]
+
+
 def next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
@@ -82,6 +88,11 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def _agency(p: _Params, agency_id: int | None) -> str:
+    """The condition on the consultation (alias k) of one agency, or of all of them."""
+    return f"k.agency_id = {p(agency_id)}" if agency_id is not None else "1 = 1"
+
+
 class _Scope:
     """The SQL conditions of one agency (or all) and one period, with their parameters."""
 
@@ -94,24 +105,13 @@ class _Scope:
         column given in the period); numbered parameters in the order they appear."""
         ordered = _Params()  # numbered in the order of the text, as SQLite's positional ? need
         text = sql
-        for key in _placeholders(sql):
+        for key in re.findall(r"\{(\w+)\}", sql):
             if key == "agency":
-                piece = f"k.agency_id = {ordered(self.agency_id)}" if self.agency_id is not None else "1 = 1"
+                piece = _agency(ordered, self.agency_id)
             else:
                 piece = f"{columns[key]} >= {ordered(self.period.start)} AND {columns[key]} < {ordered(self.period.end)}"
             text = text.replace("{" + key + "}", piece, 1)
         return db.fetch(text, *ordered.values)
-
-
-def _placeholders(sql: str) -> list[str]:
-    out, at = [], 0
-    while True:
-        start = sql.find("{", at)
-        if start < 0:
-            return out
-        end = sql.index("}", start)
-        out.append(sql[start + 1:end])
-        at = end + 1
 
 
 PEOPLE_SQL = (
@@ -225,7 +225,7 @@ async def satisfaction(agency_id: int | None, period: Period) -> dict[str, Any]:
     """The satisfaction answers given in the period: ease (1-5) with its mean and spread, and whether the
     answer explained what happened (yes, partly, no)."""
     p = _Params()
-    agency = f"k.agency_id = {p(agency_id)}" if agency_id is not None else "1 = 1"
+    agency = _agency(p, agency_id)
     rows = await db.fetch(
         "SELECT s.question, s.value, COUNT(*) AS n FROM satisfaction_answer s JOIN consultation k ON k.id = s.consultation_id "
         f"WHERE {agency} AND s.answered_on >= {p(period.first)} AND s.answered_on < {p(next_month(period.last))} "
@@ -259,7 +259,7 @@ async def satisfaction_notes(agency_id: int | None, period: Period, limit: int =
     """The newest lines people wrote with their satisfaction answers in the period: anonymous (the answer holds no
     account), for the agency's officials; never on the public page."""
     p = _Params()
-    agency = f"k.agency_id = {p(agency_id)}" if agency_id is not None else "1 = 1"
+    agency = _agency(p, agency_id)
     rows = await db.fetch(
         "SELECT s.question, s.value, s.note, s.answered_on, k.slug, k.title, k.language FROM satisfaction_answer s "
         f"JOIN consultation k ON k.id = s.consultation_id WHERE {agency} AND s.note <> '' "
@@ -283,11 +283,11 @@ async def consultations(agency_id: int | None, period: Period, deadline_days: in
     """The consultations open at some time in the period, each with its own totals (whatever their time)."""
     now = now or datetime.now(timezone.utc)
     p = _Params()
-    agency = f"k.agency_id = {p(agency_id)} AND " if agency_id is not None else ""
+    agency = _agency(p, agency_id)
     found = await db.fetch(
         "SELECT k.id, k.slug, k.title, k.language, k.status, k.opened_at, k.closed_at, k.outcome_published_at, "
         "a.name_vi, a.name_en FROM consultation k JOIN agency a ON a.id = k.agency_id "
-        f"WHERE {agency}k.opened_at < {p(period.end)} AND (k.closed_at IS NULL OR k.closed_at >= {p(period.start)}) "
+        f"WHERE {agency} AND k.opened_at < {p(period.end)} AND (k.closed_at IS NULL OR k.closed_at >= {p(period.start)}) "
         "ORDER BY k.opened_at DESC, k.id DESC",
         *p.values,
     )
@@ -349,15 +349,16 @@ async def figures(agency_id: int | None, period: Period, deadline_days: int, *, 
     """Every figure of the dashboard for one agency (None: all) and period, with the trend per month and (for
     the agencies' own dashboard) the consultations open in the period."""
     headline = await activity(agency_id, period)
-    months = []
-    for month in period.months():
-        counted = await activity(agency_id, month)
-        eased = await satisfaction(agency_id, month)
-        months.append({"month": month.first.isoformat()[:7], **counted, "ease_mean": eased["ease_mean"], "ease_answers": eased["ease_answers"]})
+    month_periods = period.months()
+    # Each month's counts are independent queries: on PostgreSQL they run at once on the pool's connections.
+    counted = await asyncio.gather(*(activity(agency_id, month) for month in month_periods))
+    eased = await asyncio.gather(*(satisfaction(agency_id, month) for month in month_periods))
+    months = [{"month": month_key(month.first), **counts, "ease_mean": ease["ease_mean"], "ease_answers": ease["ease_answers"]}
+              for month, counts, ease in zip(month_periods, counted, eased)]
     return {
         "agency_id": agency_id,
-        "first": period.first.isoformat()[:7],
-        "last": period.last.isoformat()[:7],
+        "first": month_key(period.first),
+        "last": month_key(period.last),
         "activity": headline,
         "moderation": await moderation(agency_id, period),
         "answers": await answers(agency_id, period, deadline_days),
@@ -460,7 +461,7 @@ async def build_snapshots(time_zone: str, deadline_days: int) -> list[str]:
 async def stored(agency_id: int | None, period: Period) -> tuple[dict[str, Any], datetime] | None:
     """The stored figures of this agency (None: all) when they are of this period and fresh, and when they were counted."""
     rows = await DashboardSnapshot.filter(
-        scope=scope_of(agency_id), first_month=period.first.isoformat()[:7], last_month=period.last.isoformat()[:7],
+        scope=scope_of(agency_id), first_month=month_key(period.first), last_month=month_key(period.last),
         built_at__gte=datetime.now(timezone.utc) - SNAPSHOT_MAX_AGE,
     ).values("data", "built_at")
     return (rows[0]["data"], rows[0]["built_at"]) if rows else None

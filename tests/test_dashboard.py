@@ -11,7 +11,7 @@ from statistics import median
 
 from consult import dashboard
 from consult.models import (
-    Account, Agency, Comment, CommentStatus, ConsultationStatus, OutcomeItem, QuestionResponse, Role, RoleGrant, SatisfactionAnswer,
+    Account, Agency, Comment, ConsultationStatus, OutcomeItem, QuestionResponse, Role, RoleGrant, SatisfactionAnswer,
     SatisfactionQuestion, Vote,
 )
 from tests.helpers import sign_in, text_of

@@ -13,22 +13,21 @@ from starlette.routing import Route
 
 from consult import dashboard, exports, profile, queries, satisfaction
 from consult.i18n import current_language
-from consult.models import SatisfactionQuestion
 from consult.i18n import gettext as _
+from consult.models import SatisfactionQuestion
 from consult.reports import charts
 from consult.web.files import content_disposition
 from consult.web.templating import render
 from consult.web.views import account_of, require_account, settings_of
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-DEFAULT_MONTHS = 12
 MAX_MONTHS = 60
 
 
 def _period(request: Request) -> tuple[dashboard.Period, dict[str, str], dict[str, str]]:
     """The months asked for (from, to: YYYY-MM), or the last twelve; errors say what was wrong with them."""
     time_zone = settings_of(request).timezone
-    default = dashboard.last_months(DEFAULT_MONTHS, time_zone)
+    default = dashboard.last_months(dashboard.SNAPSHOT_MONTHS, time_zone)  # the stored period
     values = {"from": request.query_params.get("from", "").strip(), "to": request.query_params.get("to", "").strip()}
     errors: dict[str, str] = {}
     chosen = {}
@@ -44,7 +43,7 @@ def _period(request: Request) -> tuple[dashboard.Period, dict[str, str], dict[st
     if errors:
         return default, errors, values
     period = dashboard.Period(chosen["from"], chosen["to"], time_zone)
-    return period, errors, {"from": period.first.isoformat()[:7], "to": period.last.isoformat()[:7]}  # the fields show the months shown
+    return period, errors, {"from": dashboard.month_key(period.first), "to": dashboard.month_key(period.last)}  # the fields show the months shown
 
 
 async def _agency(request: Request) -> tuple[int | None, list[dict[str, Any]]]:
@@ -100,15 +99,14 @@ def _month_charts(months: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _query_string(agency_id: int | None, period: dashboard.Period) -> str:
-    months = f"from={period.first.isoformat()[:7]}&to={period.last.isoformat()[:7]}"
+    months = f"from={dashboard.month_key(period.first)}&to={dashboard.month_key(period.last)}"
     return f"agency={agency_id}&{months}" if agency_id is not None else months
 
 
 async def _figures(request: Request, agency_id: int | None, period: dashboard.Period, **options: Any) -> tuple[dict[str, Any], Any]:
     """The default period's figures as the refresh_dashboards job stored them, when fresh; any other period
     (or none stored) counted now. Returns them and the time they were counted (None: now)."""
-    asked = "from" in request.query_params or "to" in request.query_params
-    if not asked and period.months() and len(period.months()) == dashboard.SNAPSHOT_MONTHS:
+    if "from" not in request.query_params and "to" not in request.query_params:  # the default period: what is stored
         found = await dashboard.stored(agency_id, period)
         if found is not None:
             return found
