@@ -76,9 +76,22 @@ async def fetch_rows(sql: str, *params: Any) -> list[tuple[Any, ...]]:
     return [tuple(record) for record in records]
 
 
+def dialect() -> str:
+    """"postgres" or "sqlite": for the few expressions the two write differently."""
+    return connections.get("default").capabilities.dialect
+
+
 def can_copy() -> bool:
     """Whether the database streams a query's result with COPY (PostgreSQL; SQLite has no COPY)."""
-    return connections.get("default").capabilities.dialect == "postgres"
+    return dialect() == "postgres"
+
+
+def seconds_between(later: str, earlier: str) -> str:
+    """SQL for the seconds from one time column to another (SQLite holds times as ISO text with their offset,
+    which julianday reads to the millisecond)."""
+    if dialect() == "sqlite":
+        return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+    return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
 
 
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"

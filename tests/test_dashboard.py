@@ -200,15 +200,43 @@ async def test_the_default_period_is_read_from_the_stored_figures_while_they_are
     await sign_in(client, "canbo@example.vn")
     text = text_of((await client.get("/manage/dashboard")).text)
     assert "Comments received 11" in text and "Counted from the data at" in text
-    months = f"from={stored.first_month}&to={stored.last_month}"
+    same = text_of((await client.get(f"/manage/dashboard?from={stored.first_month}&to={stored.last_month}")).text)
+    assert "Comments received 11" in same and "and again every ten minutes" in same  # the stored period, asked for by its months
+    months = f"from={dashboard.month_key(dashboard.last_months(6, settings.timezone).first)}&to={stored.last_month}"
     live = text_of((await client.get(f"/manage/dashboard?{months}")).text)
     assert "Comments received 12" in live and "Counted from the data when the page is shown." in live
+    await Comment.create(consultation_id=rows[0].consultation_id, author=people[1], body="Sau lần đếm thứ hai", stance="support", status="published")
+    again = text_of((await client.get(f"/manage/dashboard?{months}")).text)
+    assert "Comments received 12" in again and "when someone first asked for these months" in again  # kept half an hour
     public = text_of((await english(new_client()).get("/participation")).text)
     assert "Comments received 12" in public and "Other Ministry" in public and "Counted from the data at" in public
+    assert await DashboardSnapshot.filter(scope=f"agency:{agency_id}@{months[5:12]}..{stored.last_month}").exists()
+    await DashboardSnapshot.filter(scope__contains="@").update(built_at=datetime.now(timezone.utc) - timedelta(minutes=31))
+    assert "Comments received 13" in text_of((await client.get(f"/manage/dashboard?{months}")).text)
+    await DashboardSnapshot.filter(scope__contains="@").update(built_at=datetime.now(timezone.utc) - timedelta(minutes=31))
+    await jobs.refresh_dashboards({"settings": settings})
+    assert not await DashboardSnapshot.filter(scope__contains="@").exists()  # the job forgets the periods nobody looks at
 
     await DashboardSnapshot.all().update(built_at=datetime.now(timezone.utc) - timedelta(minutes=31))
     stale = text_of((await client.get("/manage/dashboard")).text)
-    assert "Comments received 12" in stale and "Counted from the data when the page is shown." in stale
+    assert "Comments received 13" in stale and "Counted from the data when the page is shown." in stale
+
+
+async def test_the_public_may_have_only_so_many_periods_counted(new_client, settings):
+    """Counting a period the job has not stored costs seconds at a large agency: a visitor gets a budget of
+    them; past it the page says so, keeps the months typed and shows the stored period's figures."""
+    await seeded()
+    visitor = english(new_client())
+    allowed = int(settings.rate_limit_figures.split("/")[0])
+    for back in range(allowed):
+        month = dashboard.month_key(date(2000 + back // 12, back % 12 + 1, 1))
+        assert (await visitor.get(f"/participation?from={month}&to={month}")).status_code == 200
+    again = await visitor.get("/participation?from=2000-01&to=2000-01")  # already counted: free
+    assert again.status_code == 200 and "when someone first asked for these months" in text_of(again.text)
+    refused = await visitor.get("/participation?from=2019-01&to=2019-03")
+    text = text_of(refused.text)
+    assert refused.status_code == 429 and "You have asked for many periods in a short time." in text
+    assert 'value="2019-01"' in refused.text and "Comments received 12" in text  # the stored twelve months
 
 
 async def test_reasons_are_shown_in_the_readers_language(new_client):

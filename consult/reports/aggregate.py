@@ -118,7 +118,7 @@ async def per_day(consultation_id: int, time_zone: str) -> list[list[Any]]:
 
 
 def _hour(column: str) -> str:
-    if _dialect() == "sqlite":
+    if db.dialect() == "sqlite":
         # Tortoise stores times as ISO text with their offset (UTC); the first 13 characters are the hour.
         return f"substr({column}, 1, 13)"
     return f"date_trunc('hour', {column})"
@@ -128,12 +128,6 @@ def _hour_value(value: Any) -> datetime:
     if isinstance(value, str):
         return datetime.strptime(value[:13], "%Y-%m-%dT%H" if "T" in value else "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
     return utc_time(value)
-
-
-def _dialect() -> str:
-    from tortoise import connections
-
-    return connections.get("default").capabilities.dialect
 
 
 async def articles(consultation_id: int) -> list[dict[str, Any]]:

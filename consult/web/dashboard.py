@@ -18,7 +18,7 @@ from consult.models import SatisfactionQuestion
 from consult.reports import charts
 from consult.web.files import content_disposition
 from consult.web.templating import render
-from consult.web.views import account_of, require_account, settings_of
+from consult.web.views import account_of, client_key, rate_limited, require_account, settings_of
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_MONTHS = 60
@@ -103,27 +103,39 @@ def _query_string(agency_id: int | None, period: dashboard.Period) -> str:
     return f"agency={agency_id}&{months}" if agency_id is not None else months
 
 
-async def _figures(request: Request, agency_id: int | None, period: dashboard.Period, **options: Any) -> tuple[dict[str, Any], Any]:
-    """The default period's figures as the refresh_dashboards job stored them, when fresh; any other period
-    (or none stored) counted now. Returns them and the time they were counted (None: now)."""
-    if "from" not in request.query_params and "to" not in request.query_params:  # the default period: what is stored
-        found = await dashboard.stored(agency_id, period)
-        if found is not None:
-            return found
-    return await dashboard.figures(agency_id, period, settings_of(request).outcome_deadline_days, **options), None
+async def _figures(request: Request, agency_id: int | None, period: dashboard.Period, *,
+                   public: bool = False) -> tuple[dict[str, Any], Any, str]:
+    """The figures as kept (the job's default period, or another period counted in the last half hour), else
+    counted now. Returns them, when they were counted (None: now), and an error when the visitor asked for
+    more periods than the public may have counted (then the default period's figures are shown)."""
+    found = await dashboard.kept(agency_id, period, public=public)
+    if found is not None:
+        return found[0], found[1], ""
+    settings = settings_of(request)
+    if public and await rate_limited(request, settings.rate_limit_figures, "figures", client_key(request)):
+        default = dashboard.last_months(dashboard.SNAPSHOT_MONTHS, settings.timezone)
+        data, counted_at, _error = await _figures(request, agency_id, default)
+        return data, counted_at, _("You have asked for many periods in a short time. Wait a few minutes and try again.")
+    return await dashboard.count(agency_id, period, settings.outcome_deadline_days, public=public), None, ""
+
+
+def _counted_context(data: dict[str, Any], counted_at: Any, time_zone: str) -> dict[str, Any]:
+    default = dashboard.last_months(dashboard.SNAPSHOT_MONTHS, time_zone)
+    return {"counted_at": counted_at, "counted_again": "every_ten_minutes" if (data["first"], data["last"]) == (
+        dashboard.month_key(default.first), dashboard.month_key(default.last)) else "when_asked"}
 
 
 async def dashboard_page(request: Request) -> Response:
     agency_id, agencies = await _agency(request)
     period, errors, values = _period(request)
-    data, counted_at = await _figures(request, agency_id, period)
+    data, counted_at, _error = await _figures(request, agency_id, period)
     name = next((a["name_en"] if current_language() == "en" else a["name_vi"] for a in agencies if a["id"] == agency_id), None)
     return render(request, "dashboard/dashboard.html", {
         "data": data, "agencies": agencies, "agency_id": agency_id, "agency_name": name, "values": values, "errors": errors,
         "charts": _charts_of(data["months"], dashboard.scope_of(agency_id), counted_at),
         "csv_url": f"/manage/dashboard.csv?{_query_string(agency_id, period)}",
-        "is_admin": account_of(request).is_admin, "province_name": _province_name, "counted_at": counted_at,
-        "satisfaction_value": _satisfaction_value,
+        "is_admin": account_of(request).is_admin, "province_name": _province_name, "satisfaction_value": _satisfaction_value,
+        **_counted_context(data, counted_at, settings_of(request).timezone),
     }, status_code=400 if errors else 200)
 
 
@@ -132,7 +144,7 @@ async def dashboard_csv(request: Request) -> Response:
     period, errors, _values = _period(request)
     if errors:
         raise HTTPException(400)
-    data, _counted_at = await _figures(request, agency_id, period)
+    data, _counted_at, _error = await _figures(request, agency_id, period)
     encoder = exports.CsvEncoder([{"name": name, "type": "string"} for name in dashboard.CSV_COLUMNS])
     body = encoder.header() + encoder.encode(dashboard.rows(data))
     filename = f"consult-dashboard-{agency_id if agency_id is not None else 'all'}-{data['first']}-{data['last']}.csv"
@@ -143,14 +155,13 @@ async def dashboard_csv(request: Request) -> Response:
 async def participation_page(request: Request) -> Response:
     """Public: the headline figures of every agency together, then agency by agency. No personal data."""
     period, errors, values = _period(request)
-    data, counted_at = await _figures(request, None, period, with_consultations=False)
-    per_agency = data.get("per_agency")
-    if per_agency is None:
-        per_agency = await dashboard.agency_rows(period, settings_of(request).outcome_deadline_days)
+    data, counted_at, limited = await _figures(request, None, period, public=True)
+    if limited:
+        errors = {"": limited}
     return render(request, "pages/participation.html", {
-        "data": data, "per_agency": per_agency, "values": values, "errors": errors, "counted_at": counted_at,
-        "charts": _charts_of(data["months"], "public", counted_at),
-    }, status_code=400 if errors else 200)
+        "data": data, "per_agency": data["per_agency"], "values": values, "errors": errors,
+        "charts": _charts_of(data["months"], "public", counted_at), **_counted_context(data, counted_at, settings_of(request).timezone),
+    }, status_code=429 if limited else 400 if errors else 200)
 
 
 routes = [
