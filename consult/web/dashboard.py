@@ -17,7 +17,7 @@ from consult.i18n import gettext as _
 from consult.models import SatisfactionQuestion
 from consult.reports import charts
 from consult.web.files import content_disposition
-from consult.web.templating import render
+from consult.web.templating import render, render_fragment
 from consult.web.views import account_of, client_key, rate_limited, require_account, settings_of
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -71,19 +71,24 @@ def _province_name(code: str) -> str:
     return profile.province_name(code, current_language())
 
 
-_CHARTS: dict[tuple, dict[str, Any]] = {}  # of stored figures: (scope, counted at, language) -> the three charts
+_KEPT: dict[tuple, Any] = {}  # (what, scope, counted at, language) -> charts or HTML drawn from kept figures
+
+
+def _once(what: str, scope: str, counted_at: Any, draw: Any) -> Any:
+    """``draw()`` once per kept count and language: the figures of a count look the same to everyone who sees
+    them (drawing the charts was a quarter of the page's time, the figures' HTML most of the rest)."""
+    if counted_at is None:
+        return draw()
+    key = (what, scope, counted_at, current_language())
+    if key not in _KEPT:
+        if len(_KEPT) >= 256:
+            _KEPT.clear()
+        _KEPT[key] = draw()
+    return _KEPT[key]
 
 
 def _charts_of(months: list[dict[str, Any]], scope: str, counted_at: Any) -> dict[str, Any]:
-    """The month charts, drawn once per stored count and language (drawing them was a quarter of the page's time)."""
-    if counted_at is None:
-        return _month_charts(months)
-    key = (scope, counted_at, current_language())
-    if key not in _CHARTS:
-        if len(_CHARTS) >= 64:
-            _CHARTS.clear()
-        _CHARTS[key] = _month_charts(months)
-    return _CHARTS[key]
+    return _once("charts", scope, counted_at, lambda: _month_charts(months))
 
 
 def _month_charts(months: list[dict[str, Any]]) -> dict[str, Any]:
@@ -130,11 +135,14 @@ async def dashboard_page(request: Request) -> Response:
     period, errors, values = _period(request)
     data, counted_at, _error = await _figures(request, agency_id, period)
     name = next((a["name_en"] if current_language() == "en" else a["name_vi"] for a in agencies if a["id"] == agency_id), None)
+    scope = f"{dashboard.scope_of(agency_id)}@{data['first']}..{data['last']}"
+    figures = _once("dashboard", scope, counted_at, lambda: render_fragment(request, "dashboard/_body.html", {
+        "data": data, "charts": _charts_of(data["months"], scope, counted_at), "province_name": _province_name,
+        "satisfaction_value": _satisfaction_value,
+    }))
     return render(request, "dashboard/dashboard.html", {
-        "data": data, "agencies": agencies, "agency_id": agency_id, "agency_name": name, "values": values, "errors": errors,
-        "charts": _charts_of(data["months"], dashboard.scope_of(agency_id), counted_at),
-        "csv_url": f"/manage/dashboard.csv?{_query_string(agency_id, period)}",
-        "is_admin": account_of(request).is_admin, "province_name": _province_name, "satisfaction_value": _satisfaction_value,
+        "data": data, "figures": figures, "agencies": agencies, "agency_id": agency_id, "agency_name": name, "values": values,
+        "errors": errors, "csv_url": f"/manage/dashboard.csv?{_query_string(agency_id, period)}", "is_admin": account_of(request).is_admin,
         **_counted_context(data, counted_at, settings_of(request).timezone),
     }, status_code=400 if errors else 200)
 
@@ -160,7 +168,7 @@ async def participation_page(request: Request) -> Response:
         errors = {"": limited}
     return render(request, "pages/participation.html", {
         "data": data, "per_agency": data["per_agency"], "values": values, "errors": errors,
-        "charts": _charts_of(data["months"], "public", counted_at), **_counted_context(data, counted_at, settings_of(request).timezone),
+        "charts": _charts_of(data["months"], f"public@{data['first']}..{data['last']}", counted_at), **_counted_context(data, counted_at, settings_of(request).timezone),
     }, status_code=429 if limited else 400 if errors else 200)
 
 

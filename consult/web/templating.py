@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -206,6 +207,13 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     response = HTMLResponse(html, status_code=status_code)
     response.headers["Cache-Control"] = "no-store" if values["account"] else "no-cache"
     return response
+
+
+def render_fragment(request: Request, template: str, context: dict[str, Any]) -> Markup:
+    """A part of a page that depends on nothing of the person asking (no account, no CSRF token): to be kept
+    and put into pages as it is."""
+    env: jinja2.Environment = request.app.state.templates
+    return Markup(env.get_template(template).render({"lang": i18n.current_language(), **context}))
 
 
 def flash(request: Request, message: str) -> None:
