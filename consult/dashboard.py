@@ -548,14 +548,29 @@ async def build_snapshots(time_zone: str, deadline_days: int) -> list[str]:
     return built
 
 
+_DECODED: dict[str, tuple[datetime, dict[str, Any]]] = {}  # key -> (counted at, the figures): decoded once per count
+
+
 async def kept(agency_id: int | None, period: Period, *, public: bool = False) -> tuple[dict[str, Any], datetime] | None:
     """The figures of this agency (None: all) and period as kept while under 30 minutes old (the job's default
-    period, or another period someone asked for), and when they were counted."""
-    rows = await DashboardSnapshot.filter(
-        scope=_key(agency_id, period, public), first_month=month_key(period.first), last_month=month_key(period.last),
-        built_at__gte=datetime.now(timezone.utc) - SNAPSHOT_MAX_AGE,
-    ).values("data", "built_at")
-    return (rows[0]["data"], rows[0]["built_at"]) if rows else None
+    period, or another period someone asked for), and when they were counted. Each request asks the database
+    only when they were counted; the figures themselves are read and decoded once per count and process."""
+    key = _key(agency_id, period, public)
+    rows = await db.fetch("SELECT built_at FROM dashboard_snapshot WHERE scope = $1 AND first_month = $2 AND last_month = $3 "
+                          "AND built_at >= $4", key, month_key(period.first), month_key(period.last),
+                          datetime.now(timezone.utc) - SNAPSHOT_MAX_AGE)
+    if not rows:
+        return None
+    built_at = utc_time(rows[0]["built_at"])
+    cached = _DECODED.get(key)
+    if cached is None or cached[0] != built_at:
+        found = await DashboardSnapshot.filter(scope=key).values("data", "built_at")
+        if not found:
+            return None
+        if len(_DECODED) >= 256:
+            _DECODED.clear()
+        cached = _DECODED[key] = (utc_time(found[0]["built_at"]), found[0]["data"])
+    return cached[1], cached[0]
 
 
 _COUNTING: dict[str, "asyncio.Future[dict[str, Any]]"] = {}  # key -> the count under way in this process
