@@ -34,10 +34,12 @@ import moderation.web
 from consult import db, i18n
 from consult.queue import ArqQueue, InProcessQueue, JobQueue, install
 from consult.security import RateLimiter
+from consult.identity import parse_providers
 from consult.services import PermissionDenied
 from consult.settings import Settings, load_settings
 from consult.web import api
 from consult.web.forms import CsrfError
+from consult.web.identity import Identity
 from consult.web.pagecache import PageCache
 from consult.web.middleware import (
     LANG_COOKIE,
@@ -189,6 +191,7 @@ def create_app(settings: Settings | None = None, queue_factory=make_queue) -> St
     app.state.templates = build_environment(settings)
     app.state.queue_factory = queue_factory
     app.state.rate_limiter = RateLimiter(settings.redis_url)
+    app.state.identity = Identity(parse_providers(settings.oidc_providers))  # a mistake in the setting stops the start
     app.state.page_cache = PageCache(settings.page_cache_seconds)
     return app
 

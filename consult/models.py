@@ -38,6 +38,11 @@ class ModerationMode(str, Enum):
     POST = "post"  # public once automatic screening passes
 
 
+class ParticipationRule(str, Enum):
+    ACCOUNTS = "accounts"  # anyone with an account may comment, vote and answer
+    VERIFIED = "verified"  # only accounts whose identity a provider verified (one person, one voice)
+
+
 class ConsultationKind(str, Enum):
     POLICY = "policy"
     LEGAL_TEXT = "legal_text"
@@ -72,6 +77,14 @@ class Account(Model):
     # Optional, self-declared, for the reports' breakdowns (codes in consult.profile); never shown publicly.
     province = fields.CharField(max_length=30, null=True)
     respondent_kind = fields.CharField(max_length=20, null=True)
+    # Set when an identity provider that identifies residents (consult.identity) vouched for this person:
+    # verified-only consultations need it. The verified name is never shown publicly (comments show the
+    # display name); of the date of birth only the year is kept.
+    identity_verified_at = fields.DatetimeField(null=True)
+    verified_by = fields.CharField(max_length=30, null=True)  # the provider's name
+    verified_name = fields.CharField(max_length=200, null=True)
+    birth_year = fields.IntField(null=True)
+    verified_fields = fields.CharField(max_length=60, default="", db_default="")  # "name,province,birth_year": filled by the provider
 
     class Meta:
         table = "account"
@@ -79,6 +92,21 @@ class Account(Model):
     @property
     def is_verified(self) -> bool:
         return self.email_verified_at is not None
+
+
+class IdentityLink(Model):
+    # An account's identity at an OpenID Connect provider: the provider's name and its subject (sub) for the person.
+
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="identity_links", on_delete=fields.CASCADE)
+    provider = fields.CharField(max_length=30)
+    subject = fields.CharField(max_length=255)
+    linked_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "identity_link"
+        unique_together = (("provider", "subject"), ("account", "provider"))
 
 
 class RoleGrant(Model):
@@ -173,6 +201,8 @@ class Consultation(Model):
     status = fields.CharEnumField(ConsultationStatus, max_length=20, default=ConsultationStatus.DRAFT)
     # db_default, so that adding the column fills the rows already there.
     moderation_mode = fields.CharEnumField(ModerationMode, max_length=10, default=ModerationMode.POST, db_default=ModerationMode.POST.value)
+    participation = fields.CharEnumField(ParticipationRule, max_length=10, default=ParticipationRule.ACCOUNTS,
+                                         db_default=ParticipationRule.ACCOUNTS.value)
     opens_at = fields.DatetimeField(null=True)
     closes_at = fields.DatetimeField(null=True)
     opened_at = fields.DatetimeField(null=True)  # when it actually opened and closed, which the log also says

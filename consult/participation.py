@@ -25,6 +25,8 @@ from consult.models import (
     Flag,
     FlagReason,
     Follow,
+    IdentityLink,
+    ParticipationRule,
     Question,
     QuestionKind,
     QuestionResponse,
@@ -58,8 +60,9 @@ def _participant(actor: Principal | None) -> Principal:
     return actor
 
 
-async def _open_consultation(consultation_id: int | None = None, *, slug: str | None = None) -> dict[str, Any]:
-    """The consultation's id, slug, status and moderation mode, if it is open; a clear refusal otherwise."""
+async def _open_consultation(consultation_id: int | None = None, *, slug: str | None = None, taking_part: Principal | None = None) -> dict[str, Any]:
+    """The consultation's id, slug, status and moderation mode, if it is open (and, for the person
+    ``taking_part``, open to them); a clear refusal otherwise."""
     consultation = await queries.consultation_state(consultation_id, slug)
     if consultation is None or consultation["status"] is ConsultationStatus.DRAFT:
         raise ServiceError({"": _("This consultation does not exist")}, 404)
@@ -67,7 +70,15 @@ async def _open_consultation(consultation_id: int | None = None, *, slug: str | 
         if consultation["status"] is ConsultationStatus.SCHEDULED:
             raise ServiceError({"": _("This consultation is not open yet; you can take part once it opens")}, 409)
         raise ServiceError({"": _("This consultation is closed; comments, votes and answers are no longer accepted")}, 409)
+    if taking_part is not None and not may_take_part(taking_part, consultation["participation"]):
+        raise ServiceError({"": _("Only people whose identity is verified may take part in this consultation (one person, one voice). "
+                                  "Sign in with your identity provider, or link it to your account.")}, 403)
     return consultation
+
+
+def may_take_part(actor: Principal | None, rule: ParticipationRule) -> bool:
+    """Whether the consultation's rule lets this account comment, vote and answer (the e-mail check is _participant's)."""
+    return rule is not ParticipationRule.VERIFIED or (actor is not None and actor.identity_verified)
 
 
 async def _has_article(consultation: dict[str, Any], article_id: int) -> bool:
@@ -110,7 +121,7 @@ async def post_comment(
     """A comment on the whole draft or an article, or a reply to a published comment. It is stored
     as pending first; the screening job, enqueued after the commit, decides whether it shows."""
     actor = _participant(actor)
-    consultation = await _open_consultation(consultation_id, slug=slug)
+    consultation = await _open_consultation(consultation_id, slug=slug, taking_part=actor)
     v = Validator({})
     limit = settings.comment_max_length
     parent = None
@@ -171,11 +182,11 @@ async def withdraw_comment(actor: Principal | None, comment_id: int) -> Comment:
     return await Comment.get(id=comment.id)
 
 
-async def _published_comment(comment_id: int) -> Comment:
+async def _published_comment(comment_id: int, taking_part: Principal | None = None) -> Comment:
     comment = await Comment.get_or_none(id=comment_id)
     if comment is None or comment.status is not CommentStatus.PUBLISHED:
         raise ServiceError({"": _("This comment does not exist or is no longer published")}, 404)
-    await _open_consultation(comment.consultation_id)
+    await _open_consultation(comment.consultation_id, taking_part=taking_part)
     return comment
 
 
@@ -189,7 +200,7 @@ async def vote(actor: Principal | None, comment_id: int, value: str) -> VoteValu
     if value not in {v.value for v in VoteValue}:
         raise ServiceError({"value": _("Choose agree, disagree or pass")})
     choice = VoteValue(value)
-    comment = await _published_comment(comment_id)
+    comment = await _published_comment(comment_id, taking_part=actor)
     if comment.author_id == actor.id:
         raise ServiceError({"": _("You cannot vote on your own comment")}, 409)
     for _attempt in range(2):
@@ -271,7 +282,7 @@ async def respond(actor: Principal | None, consultation_id: int, form: dict[str,
     """Save the account's answers, replacing earlier ones: one response per account, editable until
     the consultation closes."""
     actor = _participant(actor)
-    consultation = await _open_consultation(consultation_id)
+    consultation = await _open_consultation(consultation_id, taking_part=actor)
     questions = await Question.filter(consultation_id=consultation["id"]).order_by("position").values("id", "kind", "options", "required")
     if not questions:
         raise ServiceError({"": _("This consultation asks no questions")}, 404)
@@ -329,8 +340,10 @@ async def follow(actor: Principal | None, consultation_id: int, following: bool)
 async def export_data(actor: Principal) -> dict[str, Any]:
     """Everything stored about the person, as they would take it elsewhere."""
     account = await Account.filter(id=actor.id).values(
-        "email", "display_name", "language", "province", "respondent_kind", "created_at", "email_verified_at", "last_sign_in_at"
+        "email", "display_name", "language", "province", "respondent_kind", "created_at", "email_verified_at", "last_sign_in_at",
+        "identity_verified_at", "verified_by", "verified_name", "birth_year", "verified_fields",
     )
+    identities = await IdentityLink.filter(account_id=actor.id).order_by("id").values("provider", "subject", "linked_at", "last_used_at")
     comments = await Comment.filter(author_id=actor.id).order_by("id").values(
         "id", "consultation__slug", "article__label", "parent_id", "stance", "body", "proposed_wording", "status", "reason_code", "created_at",
     )
@@ -361,6 +374,7 @@ async def export_data(actor: Principal) -> dict[str, Any]:
     return {
         "account": plain(account)[0] if account else {},
         "consents": plain(consents),
+        "identity_links": plain(identities),
         "comments": plain(comments),
         "votes": plain(votes),
         "flags": plain(flags),

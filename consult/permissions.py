@@ -15,8 +15,9 @@ class Principal:
     email: str
     display_name: str
     language: str | None
-    verified: bool
+    verified: bool  # the e-mail address is confirmed
     session_version: int
+    identity_verified: bool = False  # an identity provider vouched for the person (verified-only consultations)
     is_admin: bool = False
     is_moderator: bool = False
     agency_ids: frozenset[int] = field(default_factory=frozenset)
@@ -53,8 +54,9 @@ def can_act_for_agency(account: Principal | None, agency_id: int) -> bool:
 
 
 def can_participate(account: Principal | None) -> bool:
-    """Commenting, voting and answering need a signed-in account with a verified e-mail."""
-    return account is not None and account.verified
+    """Commenting, voting and answering need a signed-in account with a confirmed e-mail, or one whose identity
+    a provider vouched for (which proves more than an e-mail address)."""
+    return account is not None and (account.verified or account.identity_verified)
 
 
 def can_moderate(account: Principal | None, agency_id: int | None = None) -> bool:

@@ -7,6 +7,9 @@ English name is the Vietnamese one without its marks, as official English docume
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from consult.i18n import gettext as _
 
 # code, Vietnamese name, English name; in the order of the resolution's list (north to south).
@@ -57,6 +60,26 @@ def province_name(code: str | None, language: str) -> str:
         if value == code:
             return name_en if language == "en" else name_vi
     return ""
+
+
+def _plain(text: str) -> str:
+    """Lower case without marks, "Thành phố" / "Tỉnh" / "City" / "Province" dropped: how an address names a province."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    words = [w for w in re.split(r"[^a-z0-9]+", bare) if w]
+    while words[:2] == ["thanh", "pho"] or words[:1] in (["tinh"], ["tp"]):
+        words = words[2:] if words[0] == "thanh" else words[1:]
+    while words[-1:] in (["city"], ["province"]):
+        words = words[:-1]
+    return " ".join(words)
+
+
+_BY_NAME = {_plain(name): code for code, name_vi, name_en in PROVINCES for name in (name_vi, name_en, code.replace("-", " "))}
+
+
+def province_code(name: str) -> str:
+    """The code of the province an address names ("Thành phố Huế", "TP. Hồ Chí Minh", "Hue City"), or "" if none matches."""
+    return _BY_NAME.get(_plain(name), "") if name else ""
 
 
 def province_choices(language: str) -> list[tuple[str, str]]:

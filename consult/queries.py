@@ -13,7 +13,7 @@ from tortoise.functions import Count
 from consult import db
 from consult.models import (
     Account, Agency, Answer, Article, Attachment, AuditEntry, Comment, CommentStatus, Consultation, ConsultationKind, ConsultationStatus, ConsultationTopic, Follow,
-    ModerationMode, OpenDataRelease, OutcomeItem, Question, QuestionKind, QuestionResponse, Role, RoleGrant, Stance, Topic, Vote,
+    IdentityLink, ModerationMode, ParticipationRule, OpenDataRelease, OutcomeItem, Question, QuestionKind, QuestionResponse, Role, RoleGrant, Stance, Topic, Vote,
 )
 from consult.permissions import Principal
 
@@ -28,7 +28,7 @@ class Page:
 
 
 PRINCIPAL_SQL = """
-SELECT a.id, a.email, a.display_name, a.language, a.email_verified_at, a.session_version, g.role, g.agency_id
+SELECT a.id, a.email, a.display_name, a.language, a.email_verified_at, a.identity_verified_at, a.session_version, g.role, g.agency_id
 FROM account a LEFT JOIN role_grant g ON g.account_id = a.id
 WHERE a.id = $1 AND a.session_version = $2
 """
@@ -52,6 +52,7 @@ async def load_principal(account_id: int, session_version: int) -> Principal | N
         display_name=account["display_name"],
         language=account["language"],
         verified=account["email_verified_at"] is not None,
+        identity_verified=account["identity_verified_at"] is not None,
         session_version=account["session_version"],
         is_admin=Role.ADMIN in roles,
         is_moderator=Role.MODERATOR in roles,
@@ -61,7 +62,7 @@ async def load_principal(account_id: int, session_version: int) -> Principal | N
     )
 
 
-CONSULTATION_STATE_SQL = "SELECT id, slug, status, moderation_mode, opened_at FROM consultation WHERE {} = $1"
+CONSULTATION_STATE_SQL = "SELECT id, slug, status, moderation_mode, participation, opened_at FROM consultation WHERE {} = $1"
 
 
 async def consultation_state(consultation_id: int | None = None, slug: str | None = None) -> dict[str, Any] | None:
@@ -72,7 +73,8 @@ async def consultation_state(consultation_id: int | None = None, slug: str | Non
     if not rows:
         return None
     row = rows[0]
-    return {**row, "status": ConsultationStatus(row["status"]), "moderation_mode": ModerationMode(row["moderation_mode"])}
+    return {**row, "status": ConsultationStatus(row["status"]), "moderation_mode": ModerationMode(row["moderation_mode"]),
+            "participation": ParticipationRule(row["participation"])}
 
 
 TOOK_PART_SQL = (
@@ -179,9 +181,17 @@ async def account_with_grants(account_id: int) -> dict[str, Any] | None:
 
 async def account_profile(account_id: int) -> dict[str, Any] | None:
     rows = await Account.filter(id=account_id).values(
-        "id", "email", "display_name", "language", "email_verified_at", "created_at", "province", "respondent_kind"
+        "id", "email", "display_name", "language", "email_verified_at", "created_at", "province", "respondent_kind", "password_hash",
+        "identity_verified_at", "verified_by", "verified_name", "birth_year", "verified_fields",
     )
-    return rows[0] if rows else None
+    if not rows:
+        return None
+    row = rows[0]
+    row["has_password"] = bool(row.pop("password_hash"))
+    row["verified"] = set(filter(None, row["verified_fields"].split(",")))
+    row["identity_links"] = {link["provider"]: link["linked_at"] for link in await IdentityLink.filter(account_id=account_id).values(
+        "provider", "linked_at")}
+    return row
 
 
 async def managed_consultations(account: Principal, limit: int = 200) -> list[dict[str, Any]]:
@@ -196,7 +206,7 @@ async def consultation_for_editing(consultation_id: int) -> dict[str, Any] | Non
     if not 0 < consultation_id < MAX_ID:
         return None
     rows = await Consultation.filter(id=consultation_id).values(
-        "id", "slug", "title", "summary", "kind", "language", "moderation_mode", "status", "opens_at", "closes_at",
+        "id", "slug", "title", "summary", "kind", "language", "moderation_mode", "participation", "status", "opens_at", "closes_at",
         "agency_id", "agency__name_vi", "agency__name_en", "outcome_summary",
     )
     if not rows:
@@ -456,7 +466,8 @@ async def public_consultations(filters: ConsultationFilters, cursor: str | None 
 
 async def public_consultation(slug: str) -> dict[str, Any] | None:
     """A published consultation with its articles, topics, questions and attachments."""
-    rows = await Consultation.filter(slug=slug, status__in=PUBLIC_STATUSES).values(*LIST_FIELDS, "agency_id", "moderation_mode", "opened_at")
+    rows = await Consultation.filter(slug=slug, status__in=PUBLIC_STATUSES).values(*LIST_FIELDS, "agency_id", "moderation_mode", "participation",
+                                                                                    "opened_at")
     if not rows:
         return None
     consultation = rows[0]

@@ -35,6 +35,7 @@ from consult.models import (
     Follow,
     ModerationMode,
     OutboxMail,
+    ParticipationRule,
     Question,
     QuestionKind,
     Role,
@@ -326,9 +327,11 @@ async def update_profile(account_id: int, *, display_name: str, language: str, p
     if respondent_kind and respondent_kind not in profile.RESPONDENT_KINDS:
         v.fail("respondent_kind", _("Choose a kind of respondent from the list, or leave it empty"))
     v.raise_if_any()
-    await Account.filter(id=account_id).update(
-        display_name=display_name, language=language, province=province or None, respondent_kind=respondent_kind or None
-    )
+    changes = {"display_name": display_name, "language": language, "province": province or None, "respondent_kind": respondent_kind or None}
+    account = await Account.get(id=account_id)
+    if "province" in account.verified_fields.split(","):
+        del changes["province"]  # vouched for by an identity provider (consult.identity): not typed over
+    await Account.filter(id=account_id).update(**changes)
     return await Account.get(id=account_id)
 
 
@@ -643,7 +646,9 @@ async def _unique_slug(title: str) -> str:
     return _first_free(base, set(await Consultation.filter(slug__startswith=base).values_list("slug", flat=True)))
 
 
-def _check_draft_fields(v: Validator, *, title: str, summary: str, kind: str, language: str, moderation_mode: str) -> dict[str, Any]:
+def _check_draft_fields(
+    v: Validator, *, title: str, summary: str, kind: str, language: str, moderation_mode: str, participation: str = ParticipationRule.ACCOUNTS.value,
+) -> dict[str, Any]:
     title = plain_text(title)
     summary = plain_text(summary)
     if not title:
@@ -660,7 +665,10 @@ def _check_draft_fields(v: Validator, *, title: str, summary: str, kind: str, la
         v.fail("language", _("Choose a language"))
     if moderation_mode not in {m.value for m in ModerationMode}:
         v.fail("moderation_mode", _("Choose how comments are moderated"))
-    return {"title": title, "summary": summary, "kind": kind, "language": language, "moderation_mode": moderation_mode}
+    if participation not in {rule.value for rule in ParticipationRule}:
+        v.fail("participation", _("Choose who may take part"))
+    return {"title": title, "summary": summary, "kind": kind, "language": language, "moderation_mode": moderation_mode,
+            "participation": participation}
 
 
 MAX_TOPICS = 10
@@ -687,12 +695,13 @@ async def _set_topics(consultation_id: int, topic_ids: list[int]) -> None:
 
 async def create_draft(
     actor: Principal | None, *, agency_id: int | None, title: str, summary: str, kind: str, language: str, moderation_mode: str,
-    topic_ids: Sequence[int] = (),
+    participation: str = ParticipationRule.ACCOUNTS.value, topic_ids: Sequence[int] = (),
 ) -> Consultation:
     if actor is None or not (actor.is_admin or actor.agency_ids):
         raise PermissionDenied()
     v = Validator({})
-    values = _check_draft_fields(v, title=title, summary=summary, kind=kind, language=language, moderation_mode=moderation_mode)
+    values = _check_draft_fields(v, title=title, summary=summary, kind=kind, language=language, moderation_mode=moderation_mode,
+                                  participation=participation)
     topics = await _check_topics(v, topic_ids) or []
     agency = await Agency.get_or_none(id=agency_id) if agency_id else None
     if agency is None:
@@ -719,12 +728,13 @@ async def _editable(actor: Principal | None, consultation_id: int) -> Consultati
 
 async def update_draft(
     actor: Principal | None, consultation_id: int, *, title: str, summary: str, kind: str, language: str, moderation_mode: str,
-    topic_ids: Sequence[int] | None = None,
+    participation: str = ParticipationRule.ACCOUNTS.value, topic_ids: Sequence[int] | None = None,
 ) -> Consultation:
     """Save the draft's details; its topic tags become ``topic_ids`` unless that is None (left as they are)."""
     consultation = await _editable(actor, consultation_id)
     v = Validator({})
-    values = _check_draft_fields(v, title=title, summary=summary, kind=kind, language=language, moderation_mode=moderation_mode)
+    values = _check_draft_fields(v, title=title, summary=summary, kind=kind, language=language, moderation_mode=moderation_mode,
+                                  participation=participation)
     topics = await _check_topics(v, topic_ids)
     v.raise_if_any()
     async with in_transaction():

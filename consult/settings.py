@@ -58,6 +58,7 @@ class Settings:
     rate_limit_flag: str = _setting("20/hour", "Flags allowed per account in a window.")
     rate_limit_figures: str = _setting("20/hour", "Periods the public participation page counts for one address (IP) in a window; "
                                        "periods already counted in the last half hour are free.")
+    oidc_providers: str = _setting("", "Identity providers (OpenID Connect) people may sign in with, as a JSON list; README, Signing in with an identity provider.")
     page_cache_seconds: int = _setting(5, "How long the home page and consultation pages are kept for visitors who are not signed in, in seconds (0: never): new comments reach them this much later at most.")
     comment_max_length: int = _setting(5000, "Longest comment, reply or proposed wording accepted, in characters.")
     flag_hide_threshold: int = _setting(3, "Flags from different accounts after which a published comment is hidden pending review.")

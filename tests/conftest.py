@@ -8,6 +8,7 @@ Each test starts from empty tables, an empty outbox folder and fresh rate limits
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -66,7 +67,17 @@ async def database_url(tmp_root):
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_root, database_url) -> Settings:
+def oidc_provider():
+    """The OpenID Connect provider of the tests, served on loopback for the whole session (tests.oidc_provider)."""
+    from tests.oidc_provider import TestProvider
+
+    provider = TestProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_root, database_url, oidc_provider) -> Settings:
     return load_settings(
         environ={},
         data_dir=str(tmp_root / "var"),
@@ -78,6 +89,7 @@ def settings(tmp_root, database_url) -> Settings:
         # Tests look at pages right after changing what they show; test_page_cache turns the cache on.
         page_cache_seconds=0,
         queue_counts_seconds=0,
+        oidc_providers=json.dumps(oidc_provider.settings_value()),
     )
 
 
@@ -89,12 +101,13 @@ async def app(settings):
 
 
 @pytest.fixture(autouse=True)
-async def clean_state(request, app, settings):
+async def clean_state(request, app, settings, oidc_provider):
     """Empty tables, outbox folder, rate limits and Redis queue before each test."""
     if "app" not in request.fixturenames and "client" not in request.fixturenames:
         yield
         return
     await helpers.empty_tables()
+    oidc_provider.reset()
     helpers.clear_mail(settings)
     await app.state.rate_limiter.reset()
     queue = current_queue()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import secrets
@@ -27,6 +28,7 @@ import main  # noqa: E402
 from consult import db  # noqa: E402
 from consult.settings import load_settings  # noqa: E402
 from tests import helpers  # noqa: E402
+from tests.oidc_provider import TestProvider  # noqa: E402
 from tests.site import PAGES, seed_world, session_cookie  # noqa: E402
 
 LANGUAGES = ("vi", "en")
@@ -89,8 +91,10 @@ async def take_all(output: Path, browser_path: str) -> tuple[int, list[str]]:
     from playwright.async_api import async_playwright
 
     output.mkdir(parents=True, exist_ok=True)
+    provider = TestProvider().start()  # the identity provider the sign-in and consent pages show
     with tempfile.TemporaryDirectory(prefix="consult-screenshots-") as data_dir:
-        settings = load_settings(environ={}, data_dir=data_dir, secret_key=secrets.token_urlsafe(32))
+        settings = load_settings(environ={}, data_dir=data_dir, secret_key=secrets.token_urlsafe(32), base_url="http://testserver",
+                                 oidc_providers=json.dumps(provider.settings_value()))
         db.ensure_sqlite_dir(settings)
         await db.migrate(settings.db_url)
         app = main.create_app(settings)
@@ -103,6 +107,7 @@ async def take_all(output: Path, browser_path: str) -> tuple[int, list[str]]:
                     problems = await shoot_every_page(browser, base, world, cookies, output)
                 finally:
                     await browser.close()
+    provider.stop()
     written = sum(1 for lang in LANGUAGES for width in WIDTHS for spec in PAGES if (output / file_name(lang, width, spec.name)).is_file())
     return written, problems
 

@@ -86,6 +86,9 @@ PAGES: list[SitePage] = [
     SitePage("forgotten password", "/account/reset"),
     SitePage("choose a new password", "/account/reset/{token}", path=lambda w: f"/account/reset/{w.reset_token}"),
     SitePage("your account", "/account", role="citizen"),
+    SitePage("what an identity provider vouches for, to agree to", "/account/identity/confirm", role="newcomer"),
+    SitePage("an identity sign-in that did not work", "/account/identity/{provider}/callback", path="/account/identity/test/callback?error=access_denied",
+             status=400),
     SitePage("change password", "/account/password", role="citizen"),
     SitePage("administration", "/admin", role="admin"),
     SitePage("accounts and roles", "/admin/accounts", role="admin"),
@@ -155,7 +158,7 @@ NOT_PAGES = {
     "/api/consultations/{consultation_id:int}/comments", "/api/consultations/{consultation_id:int}/tallies", "/api/openapi.json", "/api/transparency",
     "/consultations/{slug:str}/attachments/{attachment_id:int}", "/manage/attachments/{attachment_id:int}", "/account/export",
     "/consultations/{slug:str}/report.pdf", "/consultations/{slug:str}/export/{kind:str}.{fmt:str}", "/open-data/{slug:str}/{name:str}",
-    "/manage/dashboard.csv",
+    "/manage/dashboard.csv", "/account/identity/{provider}",
     "/api/consultations/{consultation_id:int}/report", "/api/open-data",
 }
 
@@ -311,9 +314,18 @@ async def new_draft(agency_id: int, title: str = "Dự thảo Nghị định v�
 
 
 async def session_cookie(app, role: str) -> dict[str, str]:
-    """The cookies of a browser signed in as the role (empty for anonymous), signed in over HTTP."""
+    """The cookies of a browser signed in as the role (empty for anonymous), signed in over HTTP; a "newcomer" has come
+    back from the tests' identity provider (tests.oidc_provider) and is asked to agree to what it vouched for."""
     if role == "anonymous":
         return {}
+    if role == "newcomer":
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            leaving = await client.get("/account/identity/test")
+            async with httpx.AsyncClient() as browser:
+                answer = await browser.get(leaving.headers["location"])
+            back = await client.get(answer.headers["location"])
+            assert back.headers.get("location") == "/account/identity/confirm", back.text
+            return dict(client.cookies)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         await sign_in(client, f"{role}@example.vn")
         return dict(client.cookies)

@@ -28,6 +28,7 @@ from tests.helpers import PASSWORD, csrf_from, model_tables, title_of
 from tests.site import ROLES, SMALL_PDF, World, new_attachment, new_draft, published_comment, seed_world, session_cookie
 
 OK, SIGNIN, FORBIDDEN = "ok", "signin", "forbidden"
+REFUSED = "refused"  # 400: the request cannot be carried out by anyone (a sign-in answer that was never asked for)
 
 EVERYONE = dict.fromkeys(ROLES, OK)
 SIGNED_IN = {**EVERYONE, "anonymous": SIGNIN}
@@ -41,7 +42,7 @@ SECOND_AGENCY_STAFF = {**STAFF, "official": FORBIDDEN}  # a consultation of the 
 
 NEW_PASSWORD = "seven quiet harbour lanterns"
 # Each role browses from its own address, so per-address rate limits of one role do not touch another.
-ADDRESSES = {role: f"10.9.0.{i + 1}" for i, role in enumerate(ROLES)}
+ADDRESSES = {role: f"10.9.0.{i + 1}" for i, role in enumerate((*ROLES, "newcomer"))}
 
 
 # --- the seeded world, and how each request is built from it ----------------------------------------
@@ -415,6 +416,13 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/account/signin"): Access(EVERYONE),
     ("POST", "/account/signin"): Access(EVERYONE, signin_request),
     ("POST", "/account/signout"): Access(EVERYONE, done=signed_out, order=2),
+    # Signing in with an identity provider: to the provider for everyone; an answer that was never asked for, and a
+    # consent page with nothing waiting, are refused alike (tests/test_identity.py drives the whole flow).
+    ("GET", "/account/identity/{provider}"): Access(EVERYONE, fixed("/account/identity/test")),
+    ("GET", "/account/identity/{provider}/callback"): Access(dict.fromkeys(ROLES, REFUSED), fixed("/account/identity/test/callback?code=x&state=y")),
+    ("GET", "/account/identity/confirm"): Access(dict.fromkeys(ROLES, REFUSED)),
+    ("POST", "/account/identity/confirm"): Access(dict.fromkeys(ROLES, REFUSED), fixed("/account/identity/confirm", {"action": "create"})),
+    ("POST", "/account/identity/{provider}/unlink"): Access(SIGNED_IN, fixed("/account/identity/test/unlink")),
     ("GET", "/account/reset"): Access(EVERYONE),
     ("POST", "/account/reset"): Access(EVERYONE, reset_request_request),
     ("GET", "/account/reset/{token}"): Access(EVERYONE, reset_page_request),
@@ -592,6 +600,8 @@ def outcome_of(response: httpx.Response) -> str:
         return SIGNIN
     if response.status_code == 403:
         return FORBIDDEN
+    if response.status_code == 400:
+        return REFUSED
     if response.status_code in (200, 303):
         return OK
     return f"HTTP {response.status_code}"
@@ -661,7 +671,7 @@ def test_every_route_of_the_app_is_in_the_matrix(app):
     assert sorted(MATRIX.keys() - routes) == [], "MATRIX names a route that no longer exists"
     for key, access in MATRIX.items():
         assert set(access.who) == set(ROLES), f"{key} must say what each of {ROLES} gets"
-        assert set(access.who.values()) <= {OK, SIGNIN, FORBIDDEN}, key
+        assert set(access.who.values()) <= {OK, SIGNIN, FORBIDDEN, REFUSED}, key
 
 
 async def test_every_route_for_every_role(app, settings, run_jobs):

@@ -281,8 +281,14 @@ async def test_sign_in_and_out_with_the_keyboard_only(app, settings, live_server
         await expect(page.locator("#email")).to_have_value("citizen@example.vn")
         await expect(page.locator("#password")).to_have_value(PASSWORD)
         after = await keys.tab()
+        providers = []  # then a button for each identity provider (tests.oidc_provider configures two)
+        while after["href"].startswith("/account/identity/"):
+            providers.append(after["href"])
+            after = await keys.tab()
+        assert providers == ["/account/identity/test?next=/account", "/account/identity/offline?next=/account"], providers
         assert after["href"] == "/account/reset", label(after)
-        await keys.tab(shift=True)
+        for _ in range(len(providers) + 1):  # back to the sign-in button
+            await keys.tab(shift=True)
         response = await keys.submit()
         assert response.status == 200
         assert page.url == live_server + "/account"

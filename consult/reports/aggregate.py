@@ -50,11 +50,14 @@ async def participation(consultation_id: int, time_zone: str) -> dict[str, Any]:
         p = _Params()
         return db.fetch(sql.format(c=p(consultation_id)) if "{people}" not in sql else sql.format(people=_people_sql(p, consultation_id)), *p.values)
 
-    people_rows, status_rows, authors, vote_rows, voters, responses, days = await asyncio.gather(
-        query("SELECT a.province, a.respondent_kind, COUNT(*) AS n FROM ({people}) people "
-              "JOIN account a ON a.id = people.account_id GROUP BY a.province, a.respondent_kind"),
+    people_rows, status_rows, verified_comments, authors, vote_rows, voters, responses, days = await asyncio.gather(
+        # Verified: an identity provider vouched for the person (consult.identity), as the account stands now.
+        query("SELECT a.province, a.respondent_kind, a.identity_verified_at IS NOT NULL AS verified, COUNT(*) AS n FROM ({people}) people "
+              "JOIN account a ON a.id = people.account_id GROUP BY a.province, a.respondent_kind, a.identity_verified_at IS NOT NULL"),
         query("SELECT status, parent_id IS NULL AS top_level, COUNT(*) AS n FROM comment WHERE consultation_id = {c} "
               "GROUP BY status, parent_id IS NULL"),
+        query("SELECT COUNT(*) AS n FROM comment c JOIN account a ON a.id = c.author_id WHERE c.consultation_id = {c} "
+              "AND c.status = 'published' AND a.identity_verified_at IS NOT NULL"),
         query("SELECT COUNT(DISTINCT author_id) AS n FROM comment WHERE consultation_id = {c}"),
         query("SELECT v.value, COUNT(*) AS n FROM vote v JOIN comment c ON c.id = v.comment_id WHERE c.consultation_id = {c} GROUP BY v.value"),
         query("SELECT COUNT(DISTINCT v.account_id) AS n FROM vote v JOIN comment c ON c.id = v.comment_id WHERE c.consultation_id = {c}"),
@@ -78,6 +81,8 @@ async def participation(consultation_id: int, time_zone: str) -> dict[str, Any]:
         votes[row["value"]] = _int(row["n"])
     return {
         "people": people,
+        "people_verified": sum(_int(r["n"]) for r in people_rows if r["verified"]),
+        "published_by_verified": _int(verified_comments[0]["n"]),
         "commenters": _int(authors[0]["n"]),
         "voters": _int(voters[0]["n"]),
         "respondents": _int(responses[0]["n"]),

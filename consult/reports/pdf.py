@@ -83,6 +83,8 @@ def _render(consultation: dict[str, Any], data: dict[str, Any], language: str, f
     table([_("Figure"), _("Number")], [
         [_("People who took part"), n(part["people"])],
         [_("People who commented"), n(part["commenters"])],
+        *([[_("People whose identity is verified"), n(part["people_verified"])],
+           [_("Published comments by people whose identity is verified"), n(part["published_by_verified"])]] if "people_verified" in part else []),
         [_("People who voted"), n(part["voters"])],
         [_("People who answered the questions"), n(part["respondents"])],
         [_("Comments received"), n(part["comments_total"])],

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from consult import i18n, queries, services
 from consult.i18n import gettext as _
-from consult.models import ConsultationKind, ConsultationStatus, ModerationMode, QuestionKind
+from consult.models import ConsultationKind, ConsultationStatus, ModerationMode, ParticipationRule, QuestionKind
 from consult.permissions import Principal, can_act_for_agency
 from consult.web.files import pdf_download
 from consult.web.forms import Form, read_form, read_upload_form
@@ -20,7 +20,7 @@ from consult.web.middleware import BodyTooLarge
 from consult.web.templating import flash, render
 from consult.web.views import redirect, require_account
 
-DRAFT_FIELDS = ("title", "summary", "kind", "language", "moderation_mode")
+DRAFT_FIELDS = ("title", "summary", "kind", "language", "moderation_mode", "participation")
 ARTICLE_FIELDS = ("label", "title", "body")
 QUESTION_FIELDS = ("kind", "prompt", "options")
 UPLOAD_PATH = r"/manage/\d+/attachments"
@@ -62,6 +62,10 @@ def choices() -> dict[str, list[tuple[str, str]]]:
             (ModerationMode.POST.value, _("Publish comments once automatic screening passes")),
             (ModerationMode.PRE.value, _("Publish nothing until a moderator approves it")),
         ],
+        "participation_rules": [
+            (ParticipationRule.ACCOUNTS.value, _("Anyone with an account")),
+            (ParticipationRule.VERIFIED.value, _("Only people whose identity is verified (one person, one voice)")),
+        ],
         "languages": list(i18n.LANGUAGE_NAMES.items()),
         "question_kinds": [
             (QuestionKind.SINGLE.value, _("Single choice: one option")),
@@ -101,10 +105,11 @@ async def new_consultation(request: Request) -> Response:
     agencies = await agencies_of(account)
     context = {"agencies": agencies, "topic_choices": topic_options(await queries.topics()), **choices()}
     if request.method == "GET":
-        values = {"language": i18n.current_language(), "moderation_mode": "post", "topics": []}
+        values = {"language": i18n.current_language(), "moderation_mode": "post", "participation": "accounts", "topics": []}
         return render(request, "manage/new.html", {**context, "values": values})
     form = await read_form(request)
     values = {name: form.get(name, "") for name in (*DRAFT_FIELDS, "agency")}
+    values["participation"] = form.get("participation", ParticipationRule.ACCOUNTS.value)  # forms from before the setting existed
     values["topics"] = form.getlist("topics")
     agency = values["agency"]
     try:
@@ -154,6 +159,7 @@ async def edit_consultation(request: Request) -> Response:
         return render(request, "manage/edit.html", await edit_context(request, consultation, values=draft_values(consultation)))
     form = await read_form(request)
     values: dict[str, Any] = {name: form.get(name, "") for name in DRAFT_FIELDS}
+    values["participation"] = form.get("participation", ParticipationRule.ACCOUNTS.value)  # forms from before the setting existed
     values["topics"] = form.getlist("topics")
     try:
         await services.update_draft(account, consultation["id"], topic_ids=chosen_topics(form), **{k: values[k] for k in DRAFT_FIELDS})

@@ -39,6 +39,11 @@ async def public_or_404(slug: str) -> dict[str, Any]:
     return consultation
 
 
+def taking_part(consultation: dict[str, Any], account: Principal | None) -> bool:
+    """Whether the forms to comment, vote and answer are shown to this person (the services check it again)."""
+    return can_participate(account) and participation.may_take_part(account, consultation["participation"])
+
+
 def stance_choices() -> list[tuple[str, str]]:
     return [(Stance.SUPPORT.value, _("I support it")), (Stance.OPPOSE.value, _("I oppose it")), (Stance.CHANGE.value, _("I suggest a change"))]
 
@@ -72,7 +77,7 @@ async def consultation_context(consultation: dict[str, Any], account: Principal 
         "attachments": consultation["attachments"],
         "questions": questions,
         "is_open": status is ConsultationStatus.OPEN,
-        "can_take_part": status is ConsultationStatus.OPEN and can_participate(account),
+        "can_take_part": status is ConsultationStatus.OPEN and taking_part(consultation, account),
         "following": account is not None and await queries.is_following(account.id, consultation["id"]),
         "stances": stance_choices(),
         "answers": {},
@@ -119,7 +124,7 @@ async def build_article_page(request: Request) -> Response:
         "article": article,
         "tally": (await queries.comment_tallies(consultation["id"])).get(article["id"]),
         "is_open": consultation["status"] is ConsultationStatus.OPEN,
-        "can_take_part": consultation["status"] is ConsultationStatus.OPEN and can_participate(account),
+        "can_take_part": consultation["status"] is ConsultationStatus.OPEN and taking_part(consultation, account),
         "stances": stance_choices(),
         "values": {"article": str(article["id"])},
     }
@@ -142,7 +147,7 @@ async def comment(request: Request) -> Response:
     if request.method == "GET":
         consultation = await public_or_404(slug)
         article = request.query_params.get("article", "")
-        context = {"c": consultation, "stances": stance_choices(), "can_take_part": can_participate(account)}
+        context = {"c": consultation, "stances": stance_choices(), "can_take_part": taking_part(consultation, account)}
         return render(request, "consultations/comment.html", {**context, "values": {"article": article if article.isdigit() else ""}})
     # The hot path: the service reads the consultation once; the page is only loaded again to show an error.
     form = await read_form(request)
@@ -159,7 +164,7 @@ async def comment(request: Request) -> Response:
         )
     except (ServiceError, TooMany) as error:
         consultation = await public_or_404(slug)
-        context = {"c": consultation, "stances": stance_choices(), "can_take_part": can_participate(account)}
+        context = {"c": consultation, "stances": stance_choices(), "can_take_part": taking_part(consultation, account)}
         if isinstance(error, TooMany):
             return too_many(request, "consultations/comment.html", values, error.rule, **context)
         return render(request, "consultations/comment.html", {**context, "values": values, "errors": error.errors}, status_code=error.status)
@@ -310,7 +315,7 @@ async def respond(request: Request) -> Response:
     questions = consultation["questions"]
     if not questions:
         raise HTTPException(404)
-    context = {"c": consultation, "questions": questions, "can_take_part": can_participate(account)}
+    context = {"c": consultation, "questions": questions, "can_take_part": taking_part(consultation, account)}
     if request.method == "GET":
         return render(request, "consultations/respond.html", {**context, "answers": await queries.own_response(account.id, consultation["id"])})
     form = await read_form_lists(request)

@@ -3,7 +3,7 @@
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from consult.web import api, dashboard, feed, manage, participate, public, reports, views
+from consult.web import api, dashboard, feed, identity, manage, participate, public, reports, views
 from consult.web.templating import TEMPLATE_DIR
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
@@ -20,6 +20,7 @@ routes = [
     Route("/account/verify/{token}", views.verify, methods=["GET", "POST"], name="verify"),
     Route("/account/signin", views.signin, methods=["GET", "POST"], name="signin"),
     Route("/account/signout", views.signout, methods=["POST"], name="signout"),
+    *identity.routes,
     Route("/account/reset", views.reset_request, methods=["GET", "POST"], name="reset_request"),
     Route("/account/reset/{token}", views.reset_password, methods=["GET", "POST"], name="reset_password"),
     Route("/account", views.profile, methods=["GET", "POST"], name="profile"),

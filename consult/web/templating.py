@@ -11,7 +11,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from consult import i18n, profile, satisfaction
+from consult import i18n, identity, profile, satisfaction
 from consult.models import ConsultationStatus, FlagReason, ReviewReason, Role, Stance
 from consult.reviewing import reason_label
 from consult.settings import Settings
@@ -168,6 +168,8 @@ def build_environment(settings: Settings) -> jinja2.Environment:
     env.globals["duration"] = i18n.duration
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["role_label"] = role_label
+    env.globals["identity_providers"] = identity.parse_providers(settings.oidc_providers)
+    env.globals["provider_label"] = lambda provider: provider.label(i18n.current_language())  # for macros without the page's context
     env.globals["status_label"] = status_label
     env.globals["stance_label"] = stance_label
     env.globals["decision_reason"] = reason_label
@@ -178,6 +180,7 @@ def build_environment(settings: Settings) -> jinja2.Environment:
     env.globals["outcome_label"] = outcome_label
     env.globals["survey_choices"] = satisfaction.ease_choices
     env.globals["province_choices"] = profile.province_choices
+    env.globals["province_name"] = profile.province_name
     env.globals["respondent_kind_choices"] = profile.respondent_kind_choices
     env.globals["signal_label"] = signal_label
     env.filters["signal_label"] = signal_label

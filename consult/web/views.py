@@ -237,9 +237,12 @@ async def signout(request: Request) -> Response:
     account = account_of(request)
     if account is not None:
         await services.sign_out(account.id)
+    signed_in_with = request.session.get("identity")  # consult.web.identity: the provider this session came through
     request.session.clear()
     flash(request, _("You are signed out."))
-    return redirect("/")
+    # Signed in through an identity provider: end its session too (a shared computer), when it supports that.
+    ended_there = await request.app.state.identity.end_session_url(signed_in_with, settings_of(request).base_url.rstrip("/") + "/")
+    return redirect(ended_there or "/")
 
 
 async def reset_request(request: Request) -> Response:
