@@ -243,19 +243,28 @@ def _moderation(comments: list[dict[str, Any]], decided: int, median_seconds: fl
     }
 
 
-async def answers(agency_id: int | None, period: Period, deadline_days: int, now: datetime | None = None) -> dict[str, Any]:
-    """The consultations closed in the period: how many have their answer published, the median days from
-    closing to the answer, how many wait past the deadline; and of the comments on articles that got a
-    decision, the share on articles whose answer was accepted or partly accepted."""
-    now = now or datetime.now(timezone.utc)
-    s = _Scope(agency_id, period)
-    closed, taken_up = await asyncio.gather(
-        s.query("SELECT k.closed_at, k.outcome_published_at FROM consultation k WHERE {agency} AND {t}", t="k.closed_at"),
-        s.query("SELECT o.decision, COUNT(c.id) AS n FROM outcome_item o JOIN consultation k ON k.id = o.consultation_id "
+ANSWER_SQL = {
+    "closed": "SELECT {t.group} AS grp, k.closed_at, k.outcome_published_at FROM consultation k WHERE {agency} AND {t}",
+    "taken_up": "SELECT {t.group} AS grp, o.decision, COUNT(c.id) AS n FROM outcome_item o JOIN consultation k ON k.id = o.consultation_id "
                 "JOIN comment c ON c.article_id = o.article_id AND c.status = 'published' "
                 "WHERE {agency} AND {t} AND k.outcome_published_at IS NOT NULL AND o.kind = 'article' AND o.decision IS NOT NULL "
-                "GROUP BY o.decision", t="k.closed_at"),
-    )
+                "GROUP BY 1, o.decision",
+}
+
+
+async def _answer_rows(scope: _Scope) -> dict[str, list[dict[str, Any]]]:
+    """The consultations closed in the period and the comments on their decided articles, by group."""
+    closed, taken_up = await asyncio.gather(*(scope.query(sql, t="k.closed_at") for sql in ANSWER_SQL.values()))
+    return {"closed": closed, "taken_up": taken_up}
+
+
+def _answers(found: dict[str, list[dict[str, Any]]], deadline_days: int, group: int | None = None,
+             now: datetime | None = None) -> dict[str, Any]:
+    """Of the consultations closed in the period (of one group, or all): how many have their answer published,
+    the median days from closing to the answer, how many wait past the deadline; and of the comments on
+    articles that got a decision, the share on articles whose answer was accepted or partly accepted."""
+    now = now or datetime.now(timezone.utc)
+    closed = _of(found["closed"], group)
     days, overdue = [], 0
     deadline = timedelta(days=deadline_days)
     for row in closed:
@@ -265,8 +274,8 @@ async def answers(agency_id: int | None, period: Period, deadline_days: int, now
         elif now - closed_at > deadline:
             overdue += 1
     decisions = {decision.value: 0 for decision in OutcomeDecision}
-    for row in taken_up:
-        decisions[row["decision"]] = _int(row["n"])
+    for row in _of(found["taken_up"], group):
+        decisions[row["decision"]] += _int(row["n"])
     on_decided = sum(decisions.values())
     accepted = decisions[OutcomeDecision.ACCEPTED.value] + decisions[OutcomeDecision.PARTLY.value]
     return {
@@ -279,6 +288,11 @@ async def answers(agency_id: int | None, period: Period, deadline_days: int, now
         "comments_on_accepted_articles": accepted,
         "accepted_share": _share(accepted, on_decided),
     }
+
+
+async def answers(agency_id: int | None, period: Period, deadline_days: int) -> dict[str, Any]:
+    """The answer figures of one agency (None: all) for the consultations closed in the period."""
+    return _answers(await _answer_rows(_Scope(agency_id, period)), deadline_days)
 
 
 def _satisfaction(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -435,16 +449,16 @@ async def figures(agency_id: int | None, period: Period, deadline_days: int, *, 
 async def agency_rows(period: Period, deadline_days: int) -> list[dict[str, Any]]:
     """The headline figures of each agency that consulted or answered in the period (the public page), counted
     for all agencies at once."""
-    counted = await _counted(_Scope(None, period, by="agency"))
+    by_agency = _Scope(None, period, by="agency")
+    counted, answered = await asyncio.gather(_counted(by_agency), _answer_rows(by_agency))
     rows = []
     for agency in await db.fetch("SELECT id, slug, name_vi, name_en FROM agency ORDER BY id"):
         activity = _activity(counted, agency["id"])
         if activity["consultations_opened"] or activity["consultations_closed"] or activity["comments"]:
             rows.append({**agency, **activity})
-    answered = await asyncio.gather(*(answers(row["id"], period, deadline_days) for row in rows))
-    for row, answers_of in zip(rows, answered):
+    for row in rows:
         eased = _satisfaction(_of(counted["satisfaction"], row["id"]))
-        row.update(answers=answers_of, ease_mean=eased["ease_mean"], ease_answers=eased["ease_answers"],
+        row.update(answers=_answers(answered, deadline_days, row["id"]), ease_mean=eased["ease_mean"], ease_answers=eased["ease_answers"],
                    explained_yes_share=eased["explained_yes_share"])
     return rows
 
